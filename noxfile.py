@@ -1,0 +1,148 @@
+"""Nox sessions for vectorstack: one per service suite, plus unit, coverage, lint and a service driver.
+
+Every service session is the same three steps (install its extra, bring up its services through
+`testservices`, run its test folder under xdist); `run_suite` does them, the sessions only name the suite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.10.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+REPORTS = ROOT / "reports"
+BACKEND = os.environ.get("TESTSERVICES_BACKEND", "local")
+# Integration tests wait on servers more than on the CPU: run at least two workers even on one core.
+WORKERS = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", str(max(2, os.cpu_count() or 1)))
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A test folder, the library extra it imports, and the services its tests talk to."""
+
+    extras: tuple[str, ...]
+    services: tuple[str, ...]
+
+
+SUITES = {
+    "redis": Suite(extras=("redis",), services=("redis",)),
+}
+# Wheels that ship the server programs the `local` backend runs (see pyproject's *-server extras).
+SERVER_EXTRAS = {"redis": "redis-server"}
+
+
+def install(session: nox.Session, *extras: str) -> None:
+    """Editable install, so coverage maps to src/ and a change needs no reinstall."""
+    session.install("-e", f".[{','.join(extras)}]" if extras else ".")
+
+
+def server_extras(services: tuple[str, ...]) -> list[str]:
+    return [SERVER_EXTRAS[name] for name in services if BACKEND == "local" and name in SERVER_EXTRAS]
+
+
+def pytest_args(session: nox.Session, folder: str) -> list[str]:
+    args = [
+        "pytest",
+        folder,
+        "--numprocesses=auto",
+        "--durations=10",
+        f"--junitxml={REPORTS / f'junit-{session.name}.xml'}",
+        "--cov",
+        "--cov-report=",
+    ]
+    if BACKEND != "external":
+        # pytest-socket: a test can reach nothing but loopback (what the local and docker backends serve).
+        args.append("--allow-hosts=127.0.0.1,localhost,::1")
+    return [*args, *session.posargs]
+
+
+def test_env(session: nox.Session) -> dict[str, str]:
+    return {
+        "COVERAGE_FILE": str(ROOT / f".coverage.{session.name}"),
+        "PYTEST_XDIST_AUTO_NUM_WORKERS": WORKERS,
+        # The services this session starts live as long as this nox process, and no longer: if nox is
+        # killed, the next run's reaper ends them.
+        "TESTSERVICES_OWNER_PID": str(os.getpid()),
+        "TESTSERVICES_RUN_ID": f"{session.name}-{uuid.uuid4().hex[:6]}",
+    }
+
+
+@contextlib.contextmanager
+def services_up(session: nox.Session, services: tuple[str, ...], env: dict[str, str]) -> Iterator[None]:
+    """Start (or reuse) the services, and stop what was started whatever happens to the tests."""
+    session.run("python", "-m", "testservices", "up", *services, env=env)
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        if failed and os.environ.get("INTEGRATION_TEST_CLEANUP", "true").lower() in ("0", "false", "no"):
+            session.run("python", "-m", "testservices", "keep", "--run-id", env["TESTSERVICES_RUN_ID"], env=env)
+        else:
+            session.run("python", "-m", "testservices", "down", "--run-id", env["TESTSERVICES_RUN_ID"], env=env)
+
+
+def run_suite(session: nox.Session, name: str) -> None:
+    suite = SUITES[name]
+    install(session, *suite.extras, "test", *server_extras(suite.services))
+    REPORTS.mkdir(exist_ok=True)
+    env = test_env(session)
+    with services_up(session, suite.services, env):
+        session.run(*pytest_args(session, f"tests/{name}"), env=env)
+
+
+@nox.session(tags=["tests"])
+def unit(session: nox.Session) -> None:
+    """Fast tests that need no service."""
+    install(session, "redis", "test")
+    REPORTS.mkdir(exist_ok=True)
+    session.run(*pytest_args(session, "tests/unit"), env=test_env(session))
+
+
+@nox.session(tags=["tests"])
+def redis(session: nox.Session) -> None:
+    """Redis suite: vector cache, pub/sub, streams, sessions, rate limiter, lock, metrics."""
+    run_suite(session, "redis")
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """Combine the test sessions' coverage data: terminal report, HTML (htmlcov/) and XML (coverage.xml)."""
+    session.install("coverage[toml]>=7.4")
+    if not list(ROOT.glob(".coverage.*")):
+        session.error("no coverage data found: run test sessions first, e.g. `nox -s unit redis coverage`")
+    session.run("coverage", "combine")
+    session.run("coverage", "report")
+    session.run("coverage", "html")
+    session.run("coverage", "xml")
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy --strict over the packages, tests and this noxfile."""
+    install(session, "lint", "test", *SUITES.keys())
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session(default=False)
+def services(session: nox.Session) -> None:
+    """Drive the helper by hand: `nox -s services -- up|down|status|logs|env [SERVICE...]`."""
+    if not session.posargs:
+        session.error("say what to do, e.g. `nox -s services -- up redis` (try `nox -s services -- --help`)")
+    named = tuple(arg for arg in session.posargs[1:] if not arg.startswith("-"))
+    wanted = named if session.posargs[0] == "up" else ()
+    install(session, *server_extras(wanted))
+    session.run("python", "-m", "testservices", *session.posargs)

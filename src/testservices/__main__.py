@@ -1,0 +1,3 @@
+from testservices.cli import main
+
+raise SystemExit(main())

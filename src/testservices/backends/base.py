@@ -1,0 +1,40 @@
+"""The interface every backend implements, and the request a start is made from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from testservices.specs.base import ServiceSpec
+from testservices.state import ServiceRecord
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """Who asks for a service and where its files go; copied into the record it produces."""
+
+    instance: str
+    run_dir: Path
+    owner_pid: int | None
+    owner_created: float | None
+    persistent: bool
+    started_by: str
+
+
+class Backend(Protocol):
+    name: str
+    # Whether the backend starts anything (and so keeps records that can be reused or reaped).
+    manages_processes: bool
+
+    def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
+        """Start the service, wait until it is ready, and describe it; raise ServiceStartError if not."""
+        ...
+
+    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """Stop it and remove its data; keep its log."""
+        ...
+
+    def is_running(self, record: ServiceRecord) -> bool:
+        """Cheap liveness (no request to the service)."""
+        ...

@@ -1,0 +1,152 @@
+"""Services as `docker compose` projects: one project per instance, only the services asked for.
+
+Every compose call goes through `self.run`, so the exact commands can be checked without an engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from testservices.backends.base import StartRequest
+from testservices.errors import BackendUnavailableError, HarnessError, ServiceStartError
+from testservices.processes import tail
+from testservices.readiness import wait_until
+from testservices.settings import Settings
+from testservices.specs.base import ServiceSpec
+from testservices.state import ServiceRecord
+
+Runner = Callable[[Sequence[str], Mapping[str, str], float], subprocess.CompletedProcess[str]]
+
+
+def run_command(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def compose_command() -> list[str]:
+    """`docker compose` (v2) by default; TESTSERVICES_COMPOSE_CMD may name another, e.g. `podman compose`."""
+    return shlex.split(os.environ.get("TESTSERVICES_COMPOSE_CMD", "docker compose"))
+
+
+def parse_port(output: str) -> tuple[str, int]:
+    """`docker compose port` prints e.g. `127.0.0.1:49153` (or `[::1]:49153`); take the last line."""
+    line = output.strip().splitlines()[-1] if output.strip() else ""
+    host, sep, port = line.rpartition(":")
+    if not sep or not port.isdigit():
+        raise HarnessError(f"could not read a published port from {output!r}")
+    host = host.strip("[]")
+    return ("127.0.0.1" if host in ("0.0.0.0", "", "::") else host), int(port)  # noqa: S104
+
+
+class DockerBackend:
+    name = "docker"
+    manages_processes = True
+
+    def __init__(self, settings: Settings, runner: Runner = run_command) -> None:
+        self.settings = settings
+        self.run = runner
+        self._checked = False
+
+    def _base(self, spec: ServiceSpec, project: str) -> list[str]:
+        compose_file = self.settings.compose_dir / spec.compose_file
+        return [*compose_command(), "--project-name", project, "--file", str(compose_file)]
+
+    def _call(self, argv: Sequence[str], env: Mapping[str, str], timeout: float, what: str) -> str:
+        try:
+            done = self.run(argv, env, timeout)
+        except FileNotFoundError as exc:
+            raise BackendUnavailableError(
+                f"{argv[0]} is not installed; install Docker or use TESTSERVICES_BACKEND=local"
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise HarnessError(f"{what} took longer than {timeout:.0f} s: {shlex.join(argv)}") from exc
+        if done.returncode != 0:
+            raise HarnessError(f"{what} failed ({shlex.join(argv)}):\n{done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    def check_engine(self) -> None:
+        if self._checked:
+            return
+        try:
+            self._call(["docker", "info", "--format", "{{.ServerVersion}}"], dict(os.environ), 30, "docker info")
+        except HarnessError as exc:
+            raise BackendUnavailableError(
+                "TESTSERVICES_BACKEND=docker needs a running Docker engine and `docker info` failed; "
+                "start Docker, or use TESTSERVICES_BACKEND=local (the default, no Docker needed)"
+            ) from exc
+        self._checked = True
+
+    def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
+        self.check_engine()
+        project = f"vectorstack-{spec.name}-{request.instance}"
+        creds = spec.generate_secrets()
+        env = {**os.environ, **spec.compose_env(creds)}
+        base = self._base(spec, project)
+        log_path = request.run_dir / f"{spec.name}.log"
+        timeout = self.settings.startup_timeout
+        up = [*base, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)), spec.compose_service]
+        try:
+            self._call(up, env, timeout + 60, f"starting {spec.name}")
+            ports: dict[str, int] = {}
+            host = "127.0.0.1"
+            for role, container_port in spec.container_ports.items():
+                out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
+                host, ports[role] = parse_port(out)
+            exported = spec.exports(host, ports, creds)
+            result = wait_until(lambda: spec.check_ready(exported), timeout)
+            if not result.ready:
+                raise HarnessError(f"container healthy but not answering: {result.last_error}")
+        except HarnessError as exc:
+            self._save_logs(base, spec, env, log_path)
+            self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, "docker compose down")
+            raise ServiceStartError(spec.name, str(exc), tail(log_path), str(log_path)) from exc
+        main_host, main_port = spec.main_port(exported)
+        return ServiceRecord(
+            name=spec.name,
+            instance=request.instance,
+            backend=self.name,
+            env=exported,
+            host=main_host,
+            port=main_port,
+            ports=ports,
+            owner_pid=request.owner_pid,
+            owner_created=request.owner_created,
+            persistent=request.persistent,
+            started_by=request.started_by,
+            ready_seconds=round(result.seconds, 3),
+            run_dir=str(request.run_dir),
+            log_path=str(log_path),
+            compose_project=project,
+        )
+
+    def _save_logs(self, base: list[str], spec: ServiceSpec, env: Mapping[str, str], log_path: Path) -> None:
+        """Containers lose their logs on `down`; keep them in the run folder like a local service's."""
+        try:
+            out = self._call([*base, "logs", "--no-color", "--timestamps", spec.compose_service], env, 60, "logs")
+        except HarnessError as exc:
+            out = f"(could not read container logs: {exc})\n"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("a") as handle:
+            handle.write(out)
+
+    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        base = self._base(spec, record.compose_project)
+        env = {**os.environ, **record.env}  # the same values the file was interpolated with at start
+        self._save_logs(base, spec, env, Path(record.log_path))
+        self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, f"stopping {spec.name}")
+
+    def refresh_log(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """Write the container's current log into the record's log file, for `logs` and failure reports."""
+        base = self._base(spec, record.compose_project)
+        Path(record.log_path).write_text("")
+        self._save_logs(base, spec, {**os.environ, **record.env}, Path(record.log_path))
+
+    def is_running(self, record: ServiceRecord) -> bool:
+        argv = [*compose_command(), "--project-name", record.compose_project, "ps", "--quiet"]
+        try:
+            return bool(self._call(argv, dict(os.environ), 30, "docker compose ps").strip())
+        except HarnessError:
+            return False

@@ -1,0 +1,32 @@
+"""Run the suites against servers somebody else runs: nothing is started or stopped."""
+
+from __future__ import annotations
+
+import os
+
+from testservices.errors import HarnessError
+from testservices.settings import Settings
+from testservices.specs.base import ServiceSpec
+from testservices.state import Endpoint, ServiceRecord
+
+
+class ExternalBackend:
+    name = "external"
+    manages_processes = False
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def endpoint(self, spec: ServiceSpec) -> Endpoint:
+        env = spec.external_env(os.environ)
+        host, port = spec.main_port(env)
+        return Endpoint(name=spec.name, backend=self.name, env=env, host=host, port=port, reused=True)
+
+    def start(self, spec: ServiceSpec, request: object) -> ServiceRecord:
+        raise HarnessError("the external backend starts nothing; set the service's variables instead")
+
+    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """Nothing to stop: the cluster is not ours."""
+
+    def is_running(self, record: ServiceRecord) -> bool:
+        return True

@@ -1,0 +1,200 @@
+"""`python -m testservices` / `testservices`: start, inspect and stop test services by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from testservices.errors import HarnessError
+from testservices.manager import ServiceManager
+from testservices.processes import tail
+from testservices.settings import Settings
+from testservices.specs import SPECS
+
+EPILOG = """\
+examples:
+  testservices up redis            start Redis (or reuse a healthy one) and keep it running
+  eval "$(testservices env redis)" export REDIS_HOST, REDIS_PORT, ... into this shell
+  testservices status              what runs, where, since when, and whether it answers
+  testservices logs redis -n 100   the last 100 lines of its log
+  testservices down                stop everything `up` started (and anything a crashed run left)
+
+settings (environment):
+  TESTSERVICES_BACKEND         local (default: real servers as child processes), docker, external
+  TESTSERVICES_HOME            state, logs and data (default: <project>/.testservices)
+  TESTSERVICES_STARTUP_TIMEOUT seconds a service may take to become ready (default 120)
+"""
+
+
+def _say(message: str) -> None:
+    print(f"testservices: {message}", file=sys.stderr, flush=True)
+
+
+def _names(raw: Sequence[str]) -> list[str]:
+    # Accept "redis milvus" as well as "redis,milvus" (handy from nox posargs and CI matrices).
+    return [name for item in raw for name in item.split(",") if name]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="testservices",
+        description="Run the services vectorstack's tests need: locally, under Docker, or on a remote cluster.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    services_help = f"services: {', '.join(SPECS)}"
+
+    up = sub.add_parser("up", help="start services (or reuse healthy ones) and record them")
+    up.add_argument("services", nargs="+", help=services_help)
+    up.add_argument("--owner-pid", type=int, help="stop them when this process ends (used by nox sessions)")
+    up.add_argument("--run-id", help="label the run that starts them, for `down --run-id`")
+    up.add_argument("--json", action="store_true", help="print the endpoints as JSON on stdout")
+
+    down = sub.add_parser("down", help="stop recorded services (all by default)")
+    down.add_argument("services", nargs="*", help=services_help)
+    down.add_argument("--run-id", help="stop only what this run started")
+
+    status = sub.add_parser("status", help="list recorded services and check that they answer")
+    status.add_argument("--json", action="store_true")
+
+    logs = sub.add_parser("logs", help="print the tail of a service's log")
+    logs.add_argument("service", help=services_help)
+    logs.add_argument("-n", "--lines", type=int, default=50)
+
+    env = sub.add_parser("env", help="print `export NAME=value` lines for running services")
+    env.add_argument("services", nargs="*", help=services_help)
+
+    keep = sub.add_parser("keep", help="keep a run's services after it ends, for debugging")
+    keep.add_argument("--run-id", required=True, help="the run whose services to keep")
+
+    sub.add_parser("reap", help="stop what crashed runs left behind")
+    sub.add_parser("list", help="list the services the harness knows")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except HarnessError as exc:
+        print(f"testservices: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("testservices: interrupted", file=sys.stderr)
+        return 130
+
+
+def _manager(args: argparse.Namespace, *, persistent: bool = False) -> ServiceManager:
+    if getattr(args, "owner_pid", None):
+        os.environ["TESTSERVICES_OWNER_PID"] = str(args.owner_pid)
+    if getattr(args, "run_id", None):
+        os.environ["TESTSERVICES_RUN_ID"] = args.run_id
+    return ServiceManager(persistent=persistent, say=_say)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "list":
+        for spec in SPECS.values():
+            print(f"{spec.name:12} {spec.description}")
+        return 0
+    if args.command == "up":
+        manager = _manager(args, persistent=args.owner_pid is None)
+        endpoints = manager.ensure(_names(args.services))
+        if args.json:
+            print(json.dumps({name: {"env": ep.env, "reused": ep.reused, "log": str(ep.log_path or "")}
+                              for name, ep in endpoints.items()}, indent=2))
+        elif manager.persistent:
+            _say("running until `testservices down`; `testservices env` prints their variables")
+        return 0
+    if args.command == "down":
+        manager = _manager(args)
+        if args.run_id:
+            stopped = manager.stop_run(args.run_id)
+            busy = []
+        else:
+            stopped, busy = manager.down(_names(args.services))
+        for record in busy:
+            _say(f"left {record.name} (pid {record.pid}) running: run {record.started_by} (pid {record.owner_pid}) still uses it")
+        if not stopped and not busy:
+            _say("nothing to stop")
+        return 0
+    if args.command == "keep":
+        for record in _manager(args).keep_for_debugging(args.run_id):
+            _say(f"kept {record.name} at {record.host}:{record.port} for debugging (log {record.log_path}); "
+                 "stop it with `testservices down`")
+        return 0
+    if args.command == "reap":
+        reaped = _manager(args).reap()
+        _say(f"reaped {len(reaped)} service(s)")
+        return 0
+    if args.command == "status":
+        return _status(_manager(args), as_json=args.json)
+    if args.command == "logs":
+        manager = _manager(args)
+        records = [r for r in manager.records() if r.name == args.service]
+        if not records:
+            raise HarnessError(f"no recorded {args.service}; start it with `testservices up {args.service}`")
+        record = max(records, key=lambda r: r.started_at)
+        print(f"==> {record.log_path} <==")
+        print(tail(Path(record.log_path), lines=args.lines))
+        return 0
+    if args.command == "env":
+        return _env(args)
+    raise AssertionError(args.command)
+
+
+def _env(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    names = _names(args.services)
+    manager = _manager(args)
+    if settings.backend == "external":
+        endpoints = manager.ensure(names or list(SPECS))
+    else:
+        endpoints = manager.running_endpoints(names)
+        missing = [n for n in names if n not in endpoints]
+        if missing:
+            raise HarnessError(f"not running: {', '.join(missing)}; start with `testservices up {' '.join(missing)}`")
+    for endpoint in endpoints.values():
+        for key, value in sorted(endpoint.env.items()):
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def _status(manager: ServiceManager, *, as_json: bool) -> int:
+    rows = []
+    for record in manager.records():
+        spec = SPECS[record.name]
+        running = manager.backend.is_running(record)
+        answers = False
+        if running:
+            try:
+                spec.check_ready(record.env)
+                answers = True
+            except Exception:  # noqa: BLE001 - status reports, never fails
+                answers = False
+        owner = "persistent" if record.persistent else f"owner pid {record.owner_pid}"
+        if not record.owner_alive():
+            owner = f"orphaned (owner pid {record.owner_pid} ended)"
+        rows.append({
+            "service": record.name, "backend": record.backend, "address": f"{record.host}:{record.port}",
+            "pid": record.pid, "state": "healthy" if answers else ("running" if running else "dead"),
+            "owner": owner, "since": time.strftime("%H:%M:%S", time.localtime(record.started_at)),
+            "log": record.log_path,
+        })
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no services recorded")
+        return 0
+    for row in rows:
+        print(f"{row['service']:12} {row['state']:8} {row['address']:22} pid {row['pid']!s:8} "
+              f"{row['backend']:8} since {row['since']}  {row['owner']}\n{'':12} log: {row['log']}")
+    return 0

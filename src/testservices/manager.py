@@ -1,0 +1,214 @@
+"""Start, reuse, reap and stop services: the one place that decides, under the registry lock.
+
+Rules, in order, for each service asked for:
+1. `external` backend: read the environment, start nothing.
+2. A healthy recorded instance that is persistent (`testservices up`) or belongs to the same owner
+   (the same nox session or pytest run) is reused.
+3. Otherwise a new instance is started and recorded with its owner, so that teardown (or, if the owner
+   was killed, the next run's reaper) stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testservices.backends import get_backend
+from testservices.backends.base import StartRequest
+from testservices.backends.external import ExternalBackend
+from testservices.errors import HarnessError
+from testservices.processes import ProcessId
+from testservices.settings import Settings
+from testservices.specs import get_spec, resolve
+from testservices.state import Endpoint, Registry, ServiceRecord
+
+# Logs of this many recent runs are kept for troubleshooting; older run folders are pruned.
+KEEP_RUNS = 10
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+
+
+@dataclass
+class Owner:
+    """The process whose life bounds a non-persistent service (a nox session or a pytest run)."""
+
+    pid: int
+    created: float
+
+    @classmethod
+    def from_env(cls) -> Owner:
+        raw = os.environ.get("TESTSERVICES_OWNER_PID")
+        pid = int(raw) if raw and raw.isdigit() else os.getpid()
+        try:
+            return cls(pid, ProcessId.of(pid).create_time)
+        except Exception as exc:  # noqa: BLE001
+            raise HarnessError(f"TESTSERVICES_OWNER_PID={raw} names no running process") from exc
+
+
+@dataclass
+class ServiceManager:
+    settings: Settings = field(default_factory=Settings.from_env)
+    owner: Owner = field(default_factory=Owner.from_env)
+    run_id: str = field(default_factory=lambda: os.environ.get("TESTSERVICES_RUN_ID") or new_run_id())
+    persistent: bool = False
+    say: Callable[[str], None] = lambda message: None
+
+    def __post_init__(self) -> None:
+        self.backend = get_backend(self.settings)
+        self.registry = Registry(self.settings.home)
+
+    # -- starting ---------------------------------------------------------------------------------------
+    def ensure(self, names: Iterable[str]) -> dict[str, Endpoint]:
+        specs = resolve(names)
+        if isinstance(self.backend, ExternalBackend):
+            return {spec.name: self.backend.endpoint(spec) for spec in specs}
+        endpoints: dict[str, Endpoint] = {}
+        with self.registry.locked():
+            self._reap_locked()
+            for spec in specs:
+                record = self._reusable(spec.name)
+                if record is not None:
+                    how = "started by `testservices up`" if record.persistent else f"run {record.started_by}"
+                    self.say(f"reusing {spec.name} at {record.host}:{record.port} (pid {record.pid}, {how})")
+                    endpoints[spec.name] = record.endpoint(reused=True)
+                    continue
+                self.say(f"starting {spec.name} ({self.backend.name} backend) ...")
+                run_dir = self.registry.runs_dir / self.run_id
+                request = StartRequest(
+                    instance=uuid.uuid4().hex[:8],
+                    run_dir=run_dir,
+                    owner_pid=None if self.persistent else self.owner.pid,
+                    owner_created=None if self.persistent else self.owner.created,
+                    persistent=self.persistent,
+                    started_by=self.run_id,
+                )
+                new = self.backend.start(spec, request)
+                self.registry.save(new)
+                self.say(
+                    f"{spec.name} ready at {new.host}:{new.port} in {new.ready_seconds:.2f} s "
+                    f"(pid {new.pid or '-'}, log {new.log_path})"
+                )
+                endpoints[spec.name] = new.endpoint()
+        self._prune_runs()
+        return endpoints
+
+    def _reusable(self, name: str) -> ServiceRecord | None:
+        spec = get_spec(name)
+        candidates = [
+            r
+            for r in self.registry.records(name)
+            if r.backend == self.backend.name
+            and (r.persistent or (r.owner_pid == self.owner.pid and r.owner_created == self.owner.created))
+        ]
+        # Persistent first (the user asked for them to be shared), then the newest.
+        for record in sorted(candidates, key=lambda r: (not r.persistent, -r.started_at)):
+            try:
+                if self.backend.is_running(record):
+                    spec.check_ready(record.env)
+                    return record
+            except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+                self.say(f"recorded {name} at {record.host}:{record.port} is not healthy ({exc}); replacing it")
+            self._stop_locked(record)
+        return None
+
+    # -- stopping ---------------------------------------------------------------------------------------
+    def _stop_locked(self, record: ServiceRecord) -> None:
+        try:
+            self.backend.stop(get_spec(record.name), record)
+        finally:
+            self.registry.remove(record)
+
+    def stop(self, records: Iterable[ServiceRecord]) -> list[ServiceRecord]:
+        stopped = []
+        errors: list[str] = []
+        with self.registry.locked():
+            for record in records:
+                self.say(f"stopping {record.name} (pid {record.pid or record.compose_project}) ...")
+                try:
+                    self._stop_locked(record)
+                except Exception as exc:  # noqa: BLE001 - stop the others, report all at the end
+                    errors.append(f"{record.name}: {exc}")
+                else:
+                    stopped.append(record)
+        if errors:
+            raise HarnessError("some services did not stop cleanly:\n" + "\n".join(errors))
+        return stopped
+
+    def stop_run(self, run_id: str | None = None) -> list[ServiceRecord]:
+        """Stop what one run started (not what it reused)."""
+        wanted = run_id or self.run_id
+        return self.stop(r for r in self.registry.records() if r.started_by == wanted and not r.persistent)
+
+    def keep_for_debugging(self, run_id: str | None = None) -> list[ServiceRecord]:
+        """INTEGRATION_TEST_CLEANUP=false: hand the run's services over to the user instead of stopping them."""
+        wanted = run_id or self.run_id
+        kept = []
+        with self.registry.locked():
+            for record in self.registry.records():
+                if record.started_by == wanted and not record.persistent:
+                    record.persistent = True
+                    self.registry.save(record)
+                    kept.append(record)
+        return kept
+
+    def down(self, names: Iterable[str] = ()) -> tuple[list[ServiceRecord], list[ServiceRecord]]:
+        """Stop persistent and orphaned services; leave those a live run still owns (and say so)."""
+        wanted = set(names)
+        for name in wanted:
+            get_spec(name)
+        chosen = [r for r in self.registry.records() if not wanted or r.name in wanted]
+        busy = [r for r in chosen if not r.persistent and r.owner_alive()]
+        return self.stop(r for r in chosen if r not in busy), busy
+
+    # -- reaping ----------------------------------------------------------------------------------------
+    def reap(self) -> list[ServiceRecord]:
+        with self.registry.locked():
+            return self._reap_locked()
+
+    def _reap_locked(self) -> list[ServiceRecord]:
+        """End what crashed runs left: services whose owner is gone, and records whose process is gone."""
+        reaped = []
+        for record in self.registry.records():
+            if record.backend != self.backend.name:
+                continue
+            if record.owner_alive() and self.backend.is_running(record):
+                continue
+            why = "its process is gone" if record.owner_alive() else f"the run that owned it (pid {record.owner_pid}) ended"
+            self.say(f"reaping {record.name} (pid {record.pid or record.compose_project}): {why}")
+            try:
+                self._stop_locked(record)
+            except HarnessError as exc:
+                self.say(f"could not fully reap {record.name}: {exc}")
+            reaped.append(record)
+        return reaped
+
+    def _prune_runs(self) -> None:
+        runs_dir = self.registry.runs_dir
+        if not runs_dir.is_dir():
+            return
+        live = {Path(r.run_dir).name for r in self.registry.records()}
+        runs = sorted((p for p in runs_dir.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        for old in runs[:-KEEP_RUNS]:
+            if old.name not in live:
+                shutil.rmtree(old, ignore_errors=True)
+
+    # -- looking ----------------------------------------------------------------------------------------
+    def records(self) -> list[ServiceRecord]:
+        return self.registry.records()
+
+    def running_endpoints(self, names: Iterable[str] = ()) -> dict[str, Endpoint]:
+        """Endpoints of recorded services (persistent first), without starting anything."""
+        wanted = set(names)
+        found: dict[str, Endpoint] = {}
+        records = sorted(self.registry.records(), key=lambda r: (not r.persistent, -r.started_at))
+        for record in records:
+            if (not wanted or record.name in wanted) and record.name not in found and self.backend.is_running(record):
+                found[record.name] = record.endpoint(reused=True)
+        return found

@@ -1,0 +1,84 @@
+"""Knobs read from the environment, in one place so the CLI, the plugin and the noxfile agree."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from testservices.errors import ConfigurationError
+
+BACKENDS = ("local", "docker", "external")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name}={raw!r} is not a number of seconds") from exc
+    if value <= 0:
+        raise ConfigurationError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder holding pyproject.toml or .git, so that nox, pytest and the CLI share one state dir."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").exists() or (folder / ".git").exists():
+            return folder
+    return here
+
+
+@dataclass(frozen=True)
+class Settings:
+    backend: str
+    home: Path
+    startup_timeout: float
+    test_timeout: float
+    cleanup: bool
+    verbose: bool
+    log_level: str
+
+    @property
+    def compose_dir(self) -> Path:
+        override = os.environ.get("TESTSERVICES_COMPOSE_DIR")
+        return Path(override) if override else find_project_root() / "compose"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        backend = env.get("TESTSERVICES_BACKEND", "local").strip().lower() or "local"
+        if backend not in BACKENDS:
+            raise ConfigurationError(
+                f"TESTSERVICES_BACKEND={backend!r} is not a backend; choose one of {', '.join(BACKENDS)}"
+            )
+        home_raw = env.get("TESTSERVICES_HOME")
+        home = Path(home_raw).expanduser() if home_raw else find_project_root() / ".testservices"
+        return cls(
+            backend=backend,
+            home=home.resolve(),
+            startup_timeout=_positive_float(env, "TESTSERVICES_STARTUP_TIMEOUT", 120.0),
+            test_timeout=_positive_float(env, "INTEGRATION_TEST_TIMEOUT", 60.0),
+            cleanup=_flag(env, "INTEGRATION_TEST_CLEANUP", True),
+            verbose=_flag(env, "INTEGRATION_TEST_VERBOSE", False),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )

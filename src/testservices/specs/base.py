@@ -1,0 +1,97 @@
+"""What the harness must know about a service, independent of how it is run.
+
+A spec says which ports it needs, how to launch it as a local process, which compose file runs it under
+Docker, which variables it exports to tests, and how to tell it is ready. Backends do the running.
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testservices.errors import ConfigurationError
+from testservices.settings import Settings
+
+
+@dataclass
+class LaunchContext:
+    """Everything a spec may use to build its local command: a fresh data dir, ports, credentials."""
+
+    settings: Settings
+    data_dir: Path
+    log_path: Path
+    ports: dict[str, int]
+    secrets: dict[str, str]
+    host: str = "127.0.0.1"
+
+
+@dataclass
+class LaunchPlan:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    # Variables to drop from the inherited environment (some servers read config from env names that
+    # a user's shell may already set for other purposes).
+    unset_env: tuple[str, ...] = ()
+
+
+class ServiceSpec(ABC):
+    name: str
+    description: str
+    depends_on: tuple[str, ...] = ()
+    # Roles of the ports the local backend must allocate, e.g. ("main",) or ("grpc", "http").
+    port_roles: tuple[str, ...] = ("main",)
+    # Under Docker: the compose file (in compose/), its service, and the container port of each role.
+    compose_file: str = ""
+    compose_service: str = ""
+    container_ports: Mapping[str, int] = {}
+    # Variables the spec exports; `external` requires `required_external` to be set.
+    exported: tuple[str, ...] = ()
+    required_external: tuple[tuple[str, ...], ...] = ()
+    # How long a clean stop may take before SIGKILL.
+    stop_grace: float = 10.0
+
+    def generate_secrets(self) -> dict[str, str]:
+        """Per-run credentials: nothing reusable leaks from one run to another, and tests can check auth."""
+        return {}
+
+    @staticmethod
+    def token(nbytes: int = 16) -> str:
+        return secrets.token_hex(nbytes)
+
+    @abstractmethod
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        """The command that runs the service as a child process; may write config files into data_dir."""
+
+    @abstractmethod
+    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+        """The variables tests (and `testservices env`) get for a running instance."""
+
+    @abstractmethod
+    def check_ready(self, env: Mapping[str, str]) -> None:
+        """Return when the service answers real requests; raise `NotReady` (or anything) otherwise."""
+
+    def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
+        """Variables interpolated into the compose file (credentials chosen per run)."""
+        return {}
+
+    def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """Connection settings for a server the user runs; fails early with what is missing."""
+        for alternatives in self.required_external:
+            if not any(environ.get(name) for name in alternatives):
+                wanted = " or ".join(alternatives)
+                raise ConfigurationError(
+                    f"TESTSERVICES_BACKEND=external needs {wanted} for {self.name}; "
+                    f"set it to the address of your {self.name} server"
+                )
+        return {key: environ[key] for key in self.exported if environ.get(key)}
+
+    def after_stop(self, data_dir: Path) -> None:  # noqa: B027 - optional hook
+        """Remove what the server left outside its data dir (most leave nothing)."""
+
+    def main_port(self, env: Mapping[str, str]) -> tuple[str, int]:
+        """Host and port shown in status lines and used by fixtures that want one address."""
+        prefix = self.name.upper()
+        return env.get(f"{prefix}_HOST", "127.0.0.1"), int(env.get(f"{prefix}_PORT", "0"))

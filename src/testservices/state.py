@@ -1,0 +1,129 @@
+"""The registry of running services: one JSON file per instance under the state dir.
+
+It is what lets a later run reuse a service (`testservices up`), lets teardown stop exactly what a run
+started, and lets the reaper end what a crashed run (even one killed with SIGKILL) left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from filelock import FileLock
+
+from testservices.processes import ProcessId
+
+
+@dataclass
+class Endpoint:
+    """What a test gets for a service: the exported variables plus where its log is."""
+
+    name: str
+    backend: str
+    env: dict[str, str]
+    host: str
+    port: int
+    log_path: Path | None = None
+    reused: bool = False
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass
+class ServiceRecord:
+    name: str
+    instance: str
+    backend: str
+    env: dict[str, str]
+    host: str
+    port: int
+    ports: dict[str, int] = field(default_factory=dict)
+    pid: int | None = None
+    pid_created: float | None = None
+    owner_pid: int | None = None
+    owner_created: float | None = None
+    persistent: bool = False
+    started_by: str = ""
+    started_at: float = field(default_factory=time.time)
+    ready_seconds: float = 0.0
+    run_dir: str = ""
+    data_dir: str = ""
+    log_path: str = ""
+    compose_project: str = ""
+
+    @property
+    def process(self) -> ProcessId | None:
+        if self.pid is None or self.pid_created is None:
+            return None
+        return ProcessId(self.pid, self.pid_created)
+
+    def owner_alive(self) -> bool:
+        """Persistent services have no owner; others live only as long as the run that started them."""
+        if self.persistent:
+            return True
+        if self.owner_pid is None or self.owner_created is None:
+            return False
+        return ProcessId(self.owner_pid, self.owner_created).alive()
+
+    def endpoint(self, reused: bool = False) -> Endpoint:
+        return Endpoint(
+            name=self.name,
+            backend=self.backend,
+            env=dict(self.env),
+            host=self.host,
+            port=self.port,
+            log_path=Path(self.log_path) if self.log_path else None,
+            reused=reused,
+        )
+
+
+class Registry:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.records_dir = home / "services"
+        self.runs_dir = home / "runs"
+        self._lock = FileLock(str(home / "registry.lock"))
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One process at a time decides what to start or stop, across xdist workers and sessions."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            yield
+
+    def _path(self, record: ServiceRecord) -> Path:
+        return self.records_dir / f"{record.name}-{record.instance}.json"
+
+    def save(self, record: ServiceRecord) -> None:
+        self.records_dir.mkdir(parents=True, exist_ok=True)
+        path = self._path(record)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(record), indent=2, sort_keys=True))
+        tmp.chmod(0o600)  # records hold per-run credentials
+        os.replace(tmp, path)
+
+    def remove(self, record: ServiceRecord) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._path(record).unlink()
+
+    def records(self, name: str | None = None) -> list[ServiceRecord]:
+        if not self.records_dir.is_dir():
+            return []
+        found = []
+        for path in sorted(self.records_dir.glob("*.json")):
+            try:
+                record = ServiceRecord(**json.loads(path.read_text()))
+            except (OSError, ValueError, TypeError):
+                # A record from an incompatible version or a torn write: drop it rather than crash.
+                path.unlink(missing_ok=True)
+                continue
+            if name is None or record.name == name:
+                found.append(record)
+        return found
