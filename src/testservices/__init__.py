@@ -10,4 +10,12 @@ from testservices.settings import Settings
 from testservices.specs import SPECS, ServiceSpec
 from testservices.state import Endpoint
 
-__all__ = ["SPECS", "Endpoint", "HarnessError", "ServiceManager", "ServiceSpec", "ServiceStartError", "Settings"]
+__all__ = [
+    "SPECS",
+    "Endpoint",
+    "HarnessError",
+    "ServiceManager",
+    "ServiceSpec",
+    "ServiceStartError",
+    "Settings",
+]

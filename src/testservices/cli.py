@@ -16,6 +16,7 @@ from testservices.manager import ServiceManager
 from testservices.processes import tail
 from testservices.settings import Settings
 from testservices.specs import SPECS
+from testservices.state import ServiceRecord
 
 EPILOG = """\
 examples:
@@ -108,8 +109,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         manager = _manager(args, persistent=args.owner_pid is None)
         endpoints = manager.ensure(_names(args.services))
         if args.json:
-            print(json.dumps({name: {"env": ep.env, "reused": ep.reused, "log": str(ep.log_path or "")}
-                              for name, ep in endpoints.items()}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        name: {"env": ep.env, "reused": ep.reused, "log": str(ep.log_path or "")}
+                        for name, ep in endpoints.items()
+                    },
+                    indent=2,
+                )
+            )
         elif manager.persistent:
             _say("running until `testservices down`; `testservices env` prints their variables")
         return 0
@@ -117,18 +125,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         manager = _manager(args)
         if args.run_id:
             stopped = manager.stop_run(args.run_id)
-            busy = []
+            busy: list[ServiceRecord] = []
         else:
             stopped, busy = manager.down(_names(args.services))
         for record in busy:
-            _say(f"left {record.name} (pid {record.pid}) running: run {record.started_by} (pid {record.owner_pid}) still uses it")
+            _say(
+                f"left {record.name} (pid {record.pid}) running: "
+                f"run {record.started_by} (pid {record.owner_pid}) still uses it"
+            )
         if not stopped and not busy:
             _say("nothing to stop")
         return 0
     if args.command == "keep":
         for record in _manager(args).keep_for_debugging(args.run_id):
-            _say(f"kept {record.name} at {record.host}:{record.port} for debugging (log {record.log_path}); "
-                 "stop it with `testservices down`")
+            _say(
+                f"kept {record.name} at {record.host}:{record.port} for debugging (log {record.log_path}); "
+                "stop it with `testservices down`"
+            )
         return 0
     if args.command == "reap":
         reaped = _manager(args).reap()
@@ -182,12 +195,18 @@ def _status(manager: ServiceManager, *, as_json: bool) -> int:
         owner = "persistent" if record.persistent else f"owner pid {record.owner_pid}"
         if not record.owner_alive():
             owner = f"orphaned (owner pid {record.owner_pid} ended)"
-        rows.append({
-            "service": record.name, "backend": record.backend, "address": f"{record.host}:{record.port}",
-            "pid": record.pid, "state": "healthy" if answers else ("running" if running else "dead"),
-            "owner": owner, "since": time.strftime("%H:%M:%S", time.localtime(record.started_at)),
-            "log": record.log_path,
-        })
+        rows.append(
+            {
+                "service": record.name,
+                "backend": record.backend,
+                "address": f"{record.host}:{record.port}",
+                "pid": record.pid,
+                "state": "healthy" if answers else ("running" if running else "dead"),
+                "owner": owner,
+                "since": time.strftime("%H:%M:%S", time.localtime(record.started_at)),
+                "log": record.log_path,
+            }
+        )
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -195,6 +214,8 @@ def _status(manager: ServiceManager, *, as_json: bool) -> int:
         print("no services recorded")
         return 0
     for row in rows:
-        print(f"{row['service']:12} {row['state']:8} {row['address']:22} pid {row['pid']!s:8} "
-              f"{row['backend']:8} since {row['since']}  {row['owner']}\n{'':12} log: {row['log']}")
+        print(
+            f"{row['service']:12} {row['state']:8} {row['address']:22} pid {row['pid']!s:8} "
+            f"{row['backend']:8} since {row['since']}  {row['owner']}\n{'':12} log: {row['log']}"
+        )
     return 0

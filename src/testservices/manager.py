@@ -48,7 +48,7 @@ class Owner:
         pid = int(raw) if raw and raw.isdigit() else os.getpid()
         try:
             return cls(pid, ProcessId.of(pid).create_time)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise HarnessError(f"TESTSERVICES_OWNER_PID={raw} names no running process") from exc
 
 
@@ -180,7 +180,11 @@ class ServiceManager:
                 continue
             if record.owner_alive() and self.backend.is_running(record):
                 continue
-            why = "its process is gone" if record.owner_alive() else f"the run that owned it (pid {record.owner_pid}) ended"
+            why = (
+                "its process is gone"
+                if record.owner_alive()
+                else f"the run that owned it (pid {record.owner_pid}) ended"
+            )
             self.say(f"reaping {record.name} (pid {record.pid or record.compose_project}): {why}")
             try:
                 self._stop_locked(record)

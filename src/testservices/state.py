@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -107,7 +106,7 @@ class Registry:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(record), indent=2, sort_keys=True))
         tmp.chmod(0o600)  # records hold per-run credentials
-        os.replace(tmp, path)
+        tmp.replace(path)
 
     def remove(self, record: ServiceRecord) -> None:
         with contextlib.suppress(FileNotFoundError):

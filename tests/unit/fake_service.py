@@ -30,15 +30,13 @@ class HttpSpec(ServiceSpec):
         (ctx.data_dir / "index.html").write_text("hello")
         if self.fail:
             return LaunchPlan([sys.executable, "-c", "import sys; print('boom: bad config'); sys.exit(3)"])
-        return LaunchPlan(
-            [sys.executable, "-u", "-m", "http.server", str(ctx.ports["main"]), "--bind", ctx.host]
-        )
+        return LaunchPlan([sys.executable, "-u", "-m", "http.server", str(ctx.ports["main"]), "--bind", ctx.host])
 
     def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
         return {"FAKEHTTP_HOST": host, "FAKEHTTP_PORT": str(ports["main"]), "FAKEHTTP_TOKEN": creds["token"]}
 
     def check_ready(self, env: Mapping[str, str]) -> None:
         url = f"http://{env['FAKEHTTP_HOST']}:{env['FAKEHTTP_PORT']}/index.html"
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=2) as response:
             if response.read() != b"hello":
                 raise NotReady("unexpected body")

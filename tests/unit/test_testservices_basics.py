@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import subprocess
 import sys
@@ -24,11 +25,11 @@ def test_settings_defaults_and_validation(tmp_path: Path) -> None:
     s = Settings.from_env({"TESTSERVICES_HOME": str(tmp_path)})
     assert (s.backend, s.startup_timeout, s.test_timeout, s.cleanup) == ("local", 120.0, 60.0, True)
     assert Settings.from_env({"INTEGRATION_TEST_CLEANUP": "false"}).cleanup is False
-    with pytest.raises(ConfigurationError, match="TESTSERVICES_BACKEND='kubernetes'.*local, docker, external"):
+    with pytest.raises(ConfigurationError, match=r"TESTSERVICES_BACKEND='kubernetes'.*local, docker, external"):
         Settings.from_env({"TESTSERVICES_BACKEND": "kubernetes"})
-    with pytest.raises(ConfigurationError, match="INTEGRATION_TEST_TIMEOUT"):
+    with pytest.raises(ConfigurationError, match=r"INTEGRATION_TEST_TIMEOUT"):
         Settings.from_env({"INTEGRATION_TEST_TIMEOUT": "-1"})
-    with pytest.raises(ConfigurationError, match="INTEGRATION_TEST_CLEANUP='maybe'"):
+    with pytest.raises(ConfigurationError, match=r"INTEGRATION_TEST_CLEANUP='maybe'"):
         Settings.from_env({"INTEGRATION_TEST_CLEANUP": "maybe"})
 
 
@@ -51,8 +52,9 @@ def test_wait_until_backs_off_and_succeeds() -> None:
             raise ConnectionRefusedError("not yet")
 
     result = wait_until(check, 10, clock=lambda: now[0], sleep=lambda d: now.__setitem__(0, now[0] + d))
-    assert result.ready and result.attempts == 5
-    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert result.ready
+    assert result.attempts == 5
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert gaps == sorted(gaps), "delays grow"
 
 
@@ -68,18 +70,24 @@ def test_wait_until_gives_up_at_the_timeout_and_caps_delays() -> None:
         raise TimeoutError("still starting")
 
     result = wait_until(never, 30, clock=lambda: now[0], sleep=sleep, backoff=Backoff(maximum=2.0))
-    assert not result.ready and result.seconds >= 30
+    assert not result.ready
+    assert result.seconds >= 30
     assert max(delays) <= 2.0
     assert "still starting" in result.last_error
 
 
 def test_wait_until_stops_early_when_the_process_died() -> None:
     result = wait_until(lambda: (_ for _ in ()).throw(OSError("refused")), 60, alive=lambda: False)
-    assert result.died and not result.ready and result.seconds < 1
+    assert result.died
+    assert not result.ready
+    assert result.seconds < 1
 
 
 def test_stop_group_ends_the_leader_and_its_children(tmp_path: Path) -> None:
-    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    code = (
+        "import subprocess, sys, time; "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
+    )
     popen = spawn([sys.executable, "-c", code], log_path=tmp_path / "x.log", cwd=tmp_path)
     leader = ProcessId.of(popen.pid)
     deadline = time.monotonic() + 10
@@ -112,7 +120,7 @@ def test_tail_reads_the_last_lines(tmp_path: Path) -> None:
 
 def test_resolve_orders_dependencies_and_rejects_unknown_names() -> None:
     assert [s.name for s in resolve(["redis", "redis"])] == ["redis"]
-    with pytest.raises(UnknownServiceError, match="unknown service 'redsi'; known services: .*redis"):
+    with pytest.raises(UnknownServiceError, match=r"unknown service 'redsi'; known services: .*redis"):
         resolve(["redsi"])
 
 
@@ -120,9 +128,10 @@ def test_redis_exports_and_external_settings() -> None:
     spec = RedisSpec()
     env = spec.exports("127.0.0.1", {"main": 6390}, {"password": "p@ss/word"})
     assert env["REDIS_URL"] == "redis://:p%40ss%2Fword@127.0.0.1:6390/0"
-    assert env["REDIS_PORT"] == "6390" and env["REDIS_PASSWORD"] == "p@ss/word"
+    assert env["REDIS_PORT"] == "6390"
+    assert env["REDIS_PASSWORD"] == "p@ss/word"
     external = spec.external_env({"REDIS_HOST": "10.0.0.5", "REDIS_PORT": "7000"})
     assert external["REDIS_URL"] == "redis://10.0.0.5:7000/0"
-    with pytest.raises(ConfigurationError, match="needs REDIS_HOST or REDIS_URL"):
+    with pytest.raises(ConfigurationError, match=r"needs REDIS_HOST or REDIS_URL"):
         spec.external_env({})
     assert set(SPECS) >= {"redis"}

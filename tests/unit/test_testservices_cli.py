@@ -22,7 +22,8 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_spec: HttpSpec) 
 def test_up_env_status_logs_down(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "fakehttp"]) == 0
     err = capsys.readouterr().err
-    assert "fakehttp ready at 127.0.0.1:" in err and "testservices down" in err
+    assert "fakehttp ready at 127.0.0.1:" in err
+    assert "testservices down" in err
     assert main(["up", "fakehttp"]) == 0
     assert "reusing fakehttp" in capsys.readouterr().err
 
@@ -33,7 +34,9 @@ def test_up_env_status_logs_down(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "fakehttp" in out and "healthy" in out and "persistent" in out
+    assert "fakehttp" in out
+    assert "healthy" in out
+    assert "persistent" in out
     assert exports["FAKEHTTP_TOKEN"] not in out, "status must not print credentials"
 
     assert main(["logs", "fakehttp", "-n", "5"]) == 0

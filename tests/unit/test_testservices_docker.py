@@ -56,10 +56,21 @@ def test_start_brings_up_only_the_asked_service_and_reads_its_port(settings: Set
     record = backend.start(_ready_spec(seen), _request(tmp_path))
     info, up, port = fake.calls
     assert info[:2] == ["docker", "info"]
-    base = ["docker", "compose", "--project-name", "vectorstack-fakehttp-abc123", "--file", str(settings.compose_dir / "fakehttp.yml")]
+    base = [
+        "docker",
+        "compose",
+        "--project-name",
+        "vectorstack-fakehttp-abc123",
+        "--file",
+        str(settings.compose_dir / "fakehttp.yml"),
+    ]
     assert up == [*base, "up", "--detach", "--wait", "--wait-timeout", "20", "web"]
     assert port == [*base, "port", "web", "8000"]
-    assert (record.host, record.port, record.compose_project) == ("127.0.0.1", 49153, "vectorstack-fakehttp-abc123")
+    assert (record.host, record.port, record.compose_project) == (
+        "127.0.0.1",
+        49153,
+        "vectorstack-fakehttp-abc123",
+    )
     assert seen == [49153], "readiness is checked on the published port"
     assert fake.envs[1]["PATH"], "compose runs with the user's environment"
 
@@ -79,20 +90,24 @@ def test_stop_saves_logs_then_removes_containers_and_volumes(settings: Settings,
 def test_failed_up_keeps_the_logs_and_cleans_up(settings: Settings, tmp_path: Path) -> None:
     fake = FakeDocker(fail_on="up")
     backend = DockerBackend(settings, runner=fake)
-    with pytest.raises(ServiceStartError, match="(?s)fakehttp did not start.*up went wrong"):
+    with pytest.raises(ServiceStartError, match=r"(?s)fakehttp did not start.*up went wrong"):
         backend.start(_ready_spec([]), _request(tmp_path))
     assert [c for c in fake.calls if "down" in c], "a failed start must not leave containers"
 
 
 def test_no_engine_gives_a_clear_error(settings: Settings, tmp_path: Path) -> None:
     backend = DockerBackend(settings, runner=FakeDocker(fail_on="info"))
-    with pytest.raises(BackendUnavailableError, match="needs a running Docker engine.*TESTSERVICES_BACKEND=local"):
+    with pytest.raises(BackendUnavailableError, match=r"needs a running Docker engine.*TESTSERVICES_BACKEND=local"):
         backend.start(_ready_spec([]), _request(tmp_path))
 
 
 @pytest.mark.parametrize(
     ("output", "expected"),
-    [("127.0.0.1:49153\n", ("127.0.0.1", 49153)), ("0.0.0.0:5000", ("127.0.0.1", 5000)), ("[::1]:6000\n", ("::1", 6000))],
+    [
+        ("127.0.0.1:49153\n", ("127.0.0.1", 49153)),
+        ("0.0.0.0:5000", ("127.0.0.1", 5000)),
+        ("[::1]:6000\n", ("::1", 6000)),
+    ],
 )
 def test_parse_port(output: str, expected: tuple[str, int]) -> None:
     assert parse_port(output) == expected
@@ -103,7 +118,8 @@ def test_compose_file_is_complete(name: str) -> None:
     spec = SPECS[name]
     document = yaml.safe_load((COMPOSE_DIR / spec.compose_file).read_text())
     service = document["services"][spec.compose_service]
-    assert ":" in service["image"] and not service["image"].endswith(":latest"), "pin the image"
+    assert ":" in service["image"], "pin the image"
+    assert not service["image"].endswith(":latest"), "pin the image"
     assert "healthcheck" in service, "`up --wait` needs a healthcheck"
     published = [str(p) for p in service.get("ports", [])]
     for container_port in spec.container_ports.values():
@@ -113,5 +129,10 @@ def test_compose_file_is_complete(name: str) -> None:
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose (Debian package) not installed")
 @pytest.mark.parametrize("path", sorted(COMPOSE_DIR.glob("*.yml")), ids=lambda p: p.name)
 def test_compose_file_parses_with_docker_compose(path: Path) -> None:
-    done = subprocess.run(["docker-compose", "--file", str(path), "config", "--quiet"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["docker-compose", "--file", str(path), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr

