@@ -70,6 +70,7 @@ def pytest_args(session: nox.Session, folder: str) -> list[str]:
 def test_env(session: nox.Session) -> dict[str, str]:
     return {
         "COVERAGE_FILE": str(ROOT / f".coverage.{session.name}"),
+        "TESTSERVICES_HOME": os.environ.get("TESTSERVICES_HOME", str(ROOT / ".testservices")),
         "PYTEST_XDIST_AUTO_NUM_WORKERS": WORKERS,
         # The services this session starts live as long as this nox process, and no longer: if nox is
         # killed, the next run's reaper ends them.

@@ -46,6 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_FAILED] = False
     if _is_worker(config):
         return  # the controller already chose the run id and owner; workers inherit them
+    # Pin the state dir for workers and nested runs, whatever their working directory.
+    os.environ.setdefault("TESTSERVICES_HOME", str(Settings.from_env().home))
     owns = "TESTSERVICES_RUN_ID" not in os.environ
     if owns:
         os.environ["TESTSERVICES_RUN_ID"] = new_run_id()

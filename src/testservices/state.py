@@ -24,7 +24,7 @@ class Endpoint:
 
     name: str
     backend: str
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # holds credentials: keep them out of tracebacks and reports
     host: str
     port: int
     log_path: Path | None = None
