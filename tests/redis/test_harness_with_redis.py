@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from testservices.readiness import NotReady
 from testservices.state import Endpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -39,7 +40,7 @@ def test_the_service_answers_with_its_per_run_password(redis_service: Endpoint) 
     password = redis_service.env["REDIS_PASSWORD"]
     assert len(password) >= 32
     assert resp_command(redis_service.host, redis_service.port, "PING", password=password) == "+PONG"
-    with pytest.raises(Exception, match="NOAUTH|WRONGPASS|Authentication"):
+    with pytest.raises(NotReady, match=r"NOAUTH|WRONGPASS|Authentication"):
         resp_command(redis_service.host, redis_service.port, "PING", password="wrong")
-    with pytest.raises(Exception, match="NOAUTH|Authentication"):
+    with pytest.raises(NotReady, match=r"NOAUTH|Authentication"):
         resp_command(redis_service.host, redis_service.port, "SET", "k", "v")
