@@ -31,6 +31,7 @@ class LocalBackend:
     def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
         log_path = request.run_dir / f"{spec.name}.log"
         data_dir = request.run_dir / "data" / spec.name
+        spec.before_start(self.settings)
         creds = spec.generate_secrets()
         last_error: ServiceStartError | None = None
         for attempt in range(1, START_ATTEMPTS + 1):
@@ -101,7 +102,7 @@ class LocalBackend:
         if record.data_dir:
             data_dir = Path(record.data_dir)
             shutil.rmtree(data_dir, ignore_errors=True)
-            spec.after_stop(data_dir)
+            spec.after_stop(record.pid, data_dir)
             with contextlib.suppress(OSError):
                 data_dir.parent.rmdir()  # the run's data/ folder, once its last service is gone
 

@@ -88,8 +88,11 @@ class ServiceSpec(ABC):
                 )
         return {key: environ[key] for key in self.exported if environ.get(key)}
 
-    def after_stop(self, data_dir: Path) -> None:  # noqa: B027 - optional hook
+    def after_stop(self, pid: int | None, data_dir: Path) -> None:  # noqa: B027 - optional hook
         """Remove what the server left outside its data dir (most leave nothing)."""
+
+    def before_start(self, settings: Settings) -> None:  # noqa: B027 - optional hook
+        """Refuse early, with advice, when the service cannot run here (e.g. a fixed port is taken)."""
 
     def main_port(self, env: Mapping[str, str]) -> tuple[str, int]:
         """Host and port shown in status lines and used by fixtures that want one address."""

@@ -1,0 +1,252 @@
+"""Milvus: the real standalone server from the PyPI `milvus` wheel, or Milvus Lite behind a setting.
+
+What the 2.3.5 wheel needs, found by running it here (see the project notes):
+- its binaries come LZMA-compressed inside the wheel: unpacked once into a cache shared by all runs;
+- it reads `configs/milvus.yaml` *and* `configs/glog.conf` from its working directory (without glog.conf
+  it exits with code 1 and no message after ~0.7 s);
+- its embedded etcd listens on the fixed ports 2379/2380, whatever the config says, and its gRPC ports
+  listen on all interfaces: one Milvus per machine, shared by every xdist worker;
+- it writes /tmp/milvus/server_id_<pid> and /run/milvus/standalone.pid whatever TMPDIR says: removed at stop;
+- `PROXY_TIMETICKINTERVAL=20` makes Strong-consistency reads fast (~20 ms instead of ~200 ms).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from testservices.errors import BinaryNotFoundError, ServiceStartError
+from testservices.ports import is_listening
+from testservices.readiness import NotReady
+from testservices.settings import Settings
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+
+ETCD_FIXED_PORTS = (2379, 2380)
+_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+_COMPONENT_PORTS = (
+    "root_coord_port",
+    "proxy_internal_port",
+    "query_coord_port",
+    "query_node_port",
+    "index_coord_port",
+    "index_node_port",
+    "data_coord_port",
+    "data_node_port",
+)
+
+
+def flavor() -> str:
+    """`standalone` (the real server, default) or `lite` (Milvus Lite: fast to start, not the real thing)."""
+    chosen = os.environ.get("TESTSERVICES_MILVUS", "standalone").strip().lower() or "standalone"
+    if chosen not in ("standalone", "lite"):
+        raise BinaryNotFoundError(f"TESTSERVICES_MILVUS={chosen!r}: choose `standalone` (real Milvus) or `lite`")
+    return chosen
+
+
+def _milvus_package() -> Path:
+    try:
+        import milvus
+    except ImportError as exc:
+        raise BinaryNotFoundError(
+            "the real Milvus server is not installed: `pip install milvus==2.3.5` (what `nox -s milvus` does), "
+            "or set TESTSERVICES_MILVUS=lite to use Milvus Lite"
+        ) from exc
+    return Path(milvus.__file__).parent
+
+
+def unpack_binaries(cache: Path) -> Path:
+    """Unpack the wheel's binaries once (their checksums make a second call nearly free)."""
+    import milvus
+
+    cache.mkdir(parents=True, exist_ok=True)
+    milvus._initialize_data_files(str(cache))
+    binary = cache / "bin" / "milvus"
+    if not binary.is_file():
+        raise BinaryNotFoundError(f"unpacking the milvus wheel gave no {binary}")
+    return cache / "bin"
+
+
+def render_config(template: str, values: Mapping[str, str]) -> str:
+    """Fill the wheel's config template; `ip` is the address each component advertises: loopback."""
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1).split(":")[0].split("(")[0].strip()
+        if key not in values:
+            raise KeyError(f"milvus config template asks for {key!r}, which the harness does not set")
+        return values[key]
+
+    text = _PLACEHOLDER.sub(fill, template)
+    text = re.sub(r"^(\s+)ip:\s*(#.*)?$", r"\1ip: 127.0.0.1", text, flags=re.MULTILINE)
+    return re.sub(r"^(\s+)timeTickInterval: \d+", r"\1timeTickInterval: 20", text, flags=re.MULTILINE)
+
+
+class MilvusSpec(ServiceSpec):
+    name = "milvus"
+    description = "Milvus vector database (standalone 2.3.5 from PyPI; TESTSERVICES_MILVUS=lite for Milvus Lite)"
+    port_roles = ("main", "http", *_COMPONENT_PORTS)
+    compose_file = "milvus.yml"
+    compose_service = "milvus"
+    container_ports = {"main": 19530, "http": 9091}  # noqa: RUF012 - class-level constant
+    exported = (
+        "MILVUS_HEALTH_URL",
+        "MILVUS_HOST",
+        "MILVUS_PORT",
+        "MILVUS_URI",
+        "MILVUS_TOKEN",
+        "MILVUS_DB_NAME",
+        "MILVUS_TLS",
+        "MILVUS_SERVER_PEM_PATH",
+        "MILVUS_SERVER_NAME",
+        "MILVUS_FLAVOR",
+    )
+    required_external = (("MILVUS_URI", "MILVUS_HOST"),)
+    stop_grace = 20.0
+
+    def before_start(self, settings: Settings) -> None:
+        if flavor() == "lite":
+            return
+        busy = [port for port in ETCD_FIXED_PORTS if is_listening("127.0.0.1", port)]
+        if busy:
+            raise ServiceStartError(
+                self.name,
+                f"port {busy[0]} is in use. The embedded etcd of Milvus 2.3.5 always listens on 2379 and 2380, "
+                "so only one such Milvus can run on a machine: stop the other one (`testservices status`, "
+                "`testservices down milvus`), point the tests at it with TESTSERVICES_BACKEND=external "
+                "MILVUS_URI=http://127.0.0.1:19530, or use TESTSERVICES_MILVUS=lite",
+            )
+
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        if flavor() == "lite":
+            return self._lite_plan(ctx)
+        package = _milvus_package()
+        bin_dir = unpack_binaries(ctx.settings.home / "cache" / f"milvus-{_version()}")
+        data = ctx.data_dir
+        configs = data / "configs"
+        configs.mkdir(parents=True, exist_ok=True)
+        values = {key: str(ctx.ports[key]) for key in _COMPONENT_PORTS}
+        values.update(
+            proxy_port=str(ctx.ports["main"]),
+            # Ignored by the embedded etcd (fixed 2379), but the template wants a value.
+            etcd_port=str(ETCD_FIXED_PORTS[0]),
+            etcd_log_level="warn",
+            etcd_log_path=str(data / "logs" / "etcd.log"),
+            etcd_data_dir=str(data / "etcd"),
+            local_storage_dir=str(data / "storage"),
+            rocksmq_data_dir=str(data / "rocksmq"),
+            system_log_path="",  # empty: logs go to stdout, i.e. the harness's log file
+            server_pem_path="server.pem",
+            server_key_path="server.key",
+            ca_pem_path="ca.pem",
+            authorization_enabled="false",
+            tls_mode="0",
+        )
+        template = (package / "data" / "config.yaml.template").read_text()
+        (configs / "milvus.yaml").write_text(render_config(template, values))
+        shutil.copy(package / "data" / "glog.conf", configs / "glog.conf")
+        (data / "logs").mkdir(exist_ok=True)
+        library_path = os.pathsep.join(p for p in (str(bin_dir), os.environ.get("LD_LIBRARY_PATH", "")) if p)
+        return LaunchPlan(
+            argv=[str(bin_dir / "milvus"), "run", "standalone"],
+            env={
+                "DEPLOY_MODE": "STANDALONE",
+                "METRICS_PORT": str(ctx.ports["http"]),
+                "LD_LIBRARY_PATH": library_path,
+                "PROXY_TIMETICKINTERVAL": "20",
+            },
+        )
+
+    def _lite_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        program = shutil.which("milvus-lite") or str(Path(sys.executable).parent / "milvus-lite")
+        if not Path(program).exists():
+            raise BinaryNotFoundError("TESTSERVICES_MILVUS=lite needs Milvus Lite: `pip install milvus-lite`")
+        return LaunchPlan(
+            argv=[
+                program,
+                "server",
+                "--data-dir",
+                str(ctx.data_dir),
+                "--host",
+                ctx.host,
+                "--port",
+                str(ctx.ports["main"]),
+            ]
+        )
+
+    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+        port = ports["main"]
+        # TESTSERVICES_MILVUS picks what the local backend runs; a container is always the real server.
+        local = "root_coord_port" in ports
+        kind = flavor() if local else "standalone"
+        env = {
+            "MILVUS_HOST": host,
+            "MILVUS_PORT": str(port),
+            "MILVUS_URI": f"http://{host}:{port}",
+            "MILVUS_FLAVOR": kind,
+        }
+        if kind == "standalone":
+            env["MILVUS_HEALTH_URL"] = f"http://{host}:{ports['http']}/healthz"
+        return env
+
+    def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
+        env = super().external_env(environ)
+        if "MILVUS_URI" not in env:
+            env["MILVUS_URI"] = f"http://{env['MILVUS_HOST']}:{env.get('MILVUS_PORT', '19530')}"
+        if "MILVUS_HOST" not in env:
+            hostport = env["MILVUS_URI"].split("://", 1)[-1].split("/", 1)[0]
+            host, _, port = hostport.rpartition(":")
+            env["MILVUS_HOST"], env["MILVUS_PORT"] = (host, port) if host else (hostport, "19530")
+        env.setdefault("MILVUS_PORT", "19530")
+        env.setdefault("MILVUS_FLAVOR", "external")
+        return env
+
+    def check_ready(self, env: Mapping[str, str]) -> None:
+        health = env.get("MILVUS_HEALTH_URL")
+        if health:
+            with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 - loopback URL we built
+                body = response.read().decode(errors="replace")
+            if "OK" not in body:
+                raise NotReady(f"healthz answered {body!r}")
+        # healthz can say OK a moment before the proxy serves requests: ask it for real.
+        _list_collections(env)
+
+    def after_stop(self, pid: int | None, data_dir: Path) -> None:
+        if pid is None:
+            return
+        server_id = Path(f"/tmp/milvus/server_id_{pid}")  # noqa: S108 - where Milvus writes it
+        pid_file = Path("/run/milvus/standalone.pid")
+        with contextlib.suppress(OSError):
+            server_id.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            if pid_file.read_text().strip() == str(pid):
+                pid_file.unlink()
+        for folder in (server_id.parent, pid_file.parent):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: another Milvus may still use it
+
+
+def _version() -> str:
+    import milvus
+
+    return str(getattr(milvus, "__version__", "unknown"))
+
+
+def _list_collections(env: Mapping[str, str]) -> None:
+    """A real request over gRPC when pymilvus is there; a TCP connect otherwise (the harness alone)."""
+    try:
+        from pymilvus import MilvusClient
+    except ImportError:
+        host, port = env["MILVUS_HOST"], int(env["MILVUS_PORT"])
+        if not is_listening(host, port):
+            raise NotReady(f"nothing listens on {host}:{port}") from None
+        return
+    client = MilvusClient(uri=env["MILVUS_URI"], token=env.get("MILVUS_TOKEN", ""), timeout=5)
+    try:
+        client.list_collections()
+    finally:
+        client.close()
