@@ -1,0 +1,156 @@
+"""Connection settings per service, read from the same variables the test harness exports.
+
+One set of names (REDIS_HOST, MILVUS_URI, ...) works for tests, for `testservices env`, and for a
+deployment, so the code under test is configured exactly as in production.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from vectorstack.errors import InvalidInputError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def env_bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.strip().lower() in _TRUE:
+        return True
+    if raw.strip().lower() in _FALSE:
+        return False
+    raise InvalidInputError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def env_number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise InvalidInputError(f"{name}={raw!r} is not a number") from exc
+    if value < minimum:
+        raise InvalidInputError(f"{name}={raw!r} must be at least {minimum:g}")
+    return value
+
+
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    value = env_number(env, name, default, minimum=minimum)
+    if value != int(value):
+        raise InvalidInputError(f"{name}={env.get(name)!r} must be a whole number")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    host: str = "127.0.0.1"
+    port: int = 6379
+    password: str | None = None
+    username: str | None = None
+    db: int = 0
+    tls: bool = False
+    tls_ca_file: str | None = None
+    timeout: float = 5.0
+    retries: int = 2
+
+    def __repr__(self) -> str:  # never show the password
+        return f"RedisConfig(host={self.host!r}, port={self.port}, db={self.db}, tls={self.tls})"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RedisConfig:
+        """REDIS_URL wins when set; otherwise REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/..."""
+        env = _env(env)
+        timeout = env_number(env, "REDIS_TIMEOUT", 5.0, minimum=0.001)
+        retries = env_int(env, "REDIS_RETRIES", 2)
+        tls_ca = env.get("REDIS_TLS_CA_FILE") or None
+        url = env.get("REDIS_URL")
+        if url:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("redis", "rediss"):
+                raise InvalidInputError(f"REDIS_URL must start with redis:// or rediss://, got {parsed.scheme!r}")
+            try:
+                port = parsed.port or 6379
+            except ValueError as exc:
+                raise InvalidInputError("REDIS_URL has an invalid port") from exc
+            path = parsed.path.strip("/")
+            if path and not path.isdigit():
+                raise InvalidInputError(f"REDIS_URL database must be a number, got {path!r}")
+            return cls(
+                host=parsed.hostname or "127.0.0.1",
+                port=port,
+                password=unquote(parsed.password) if parsed.password else env.get("REDIS_PASSWORD") or None,
+                username=unquote(parsed.username) if parsed.username else None,
+                db=int(path or 0),
+                tls=parsed.scheme == "rediss" or env_bool(env, "REDIS_TLS"),
+                tls_ca_file=tls_ca,
+                timeout=timeout,
+                retries=retries,
+            )
+        return cls(
+            host=env.get("REDIS_HOST") or "127.0.0.1",
+            port=env_int(env, "REDIS_PORT", 6379, minimum=1),
+            password=env.get("REDIS_PASSWORD") or None,
+            username=env.get("REDIS_USERNAME") or None,
+            db=env_int(env, "REDIS_DB", 0),
+            tls=env_bool(env, "REDIS_TLS"),
+            tls_ca_file=tls_ca,
+            timeout=timeout,
+            retries=retries,
+        )
+
+
+@dataclass(frozen=True)
+class MilvusConfig:
+    uri: str = "http://127.0.0.1:19530"
+    token: str = ""
+    db_name: str = ""
+    timeout: float = 10.0
+    retries: int = 3
+    server_pem_path: str | None = None
+    server_name: str | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"MilvusConfig(uri={self.uri!r}, db_name={self.db_name!r})"
+
+    @property
+    def address(self) -> str:
+        return self.uri.split("://", 1)[-1]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MilvusConfig:
+        """MILVUS_URI wins; else MILVUS_HOST + MILVUS_PORT. MILVUS_TOKEN is `user:password` or an API key."""
+        env = _env(env)
+        uri = env.get("MILVUS_URI")
+        tls = env_bool(env, "MILVUS_TLS")
+        if not uri:
+            scheme = "https" if tls else "http"
+            uri = f"{scheme}://{env.get('MILVUS_HOST') or '127.0.0.1'}:{env_int(env, 'MILVUS_PORT', 19530, minimum=1)}"
+        elif "://" not in uri:
+            raise InvalidInputError(f"MILVUS_URI={uri!r} needs a scheme, e.g. http://127.0.0.1:19530")
+        token = env.get("MILVUS_TOKEN") or ""
+        if not token and env.get("MILVUS_USER"):
+            token = f"{env['MILVUS_USER']}:{env.get('MILVUS_PASSWORD', '')}"
+        return cls(
+            uri=uri,
+            token=token,
+            db_name=env.get("MILVUS_DB_NAME", ""),
+            timeout=env_number(env, "MILVUS_TIMEOUT", 10.0, minimum=0.001),
+            retries=env_int(env, "MILVUS_RETRIES", 3),
+            server_pem_path=env.get("MILVUS_SERVER_PEM_PATH") or None,
+            server_name=env.get("MILVUS_SERVER_NAME") or None,
+        )

@@ -1,0 +1,115 @@
+"""The library's exceptions: each says what was wrong and what to do next, and chains the driver's error.
+
+Callers catch these instead of driver exceptions (redis-py, pymilvus, ...), so code written against
+vectorstack does not change when a driver does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class VectorStackError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ServiceUnavailableError(VectorStackError):
+    """The server could not be reached (or stopped answering) within the configured time."""
+
+    def __init__(self, service: str, address: str, timeout_s: float, cause: object = None, hint: str = "") -> None:
+        detail = f": {cause}" if cause else ""
+        advice = hint or "Is the server running and reachable? Check the address settings"
+        super().__init__(f"{service} at {address} unreachable after {timeout_s:g} s{detail}. {advice}")
+        self.service = service
+        self.address = address
+        self.timeout_s = timeout_s
+
+
+class AuthenticationError(VectorStackError):
+    """The server refused the credentials."""
+
+
+class InvalidInputError(VectorStackError, ValueError):
+    """An argument the library can reject before it reaches the server (nothing was written)."""
+
+
+class DimensionMismatchError(InvalidInputError):
+    def __init__(self, expected: int | None, got: int | None, where: str = "") -> None:
+        place = f" ({where})" if where else ""
+        sizes = f": expected {expected}, got {got}" if expected is not None else ""
+        super().__init__(f"vector dimension mismatch{place}{sizes}")
+        self.expected = expected
+        self.got = got
+
+
+class ValueTooLargeError(InvalidInputError):
+    def __init__(self, what: str, size: int, limit: int, hint: str = "") -> None:
+        extra = f"; {hint}" if hint else ""
+        super().__init__(f"{what} is {size:,} bytes, over the limit of {limit:,} bytes{extra}")
+        self.size = size
+        self.limit = limit
+
+
+class InvalidFilterError(InvalidInputError):
+    """A filter expression the server could not parse or apply."""
+
+
+class NotFoundError(VectorStackError, LookupError):
+    """A named thing (collection, partition, key, index) does not exist."""
+
+
+class CollectionNotFoundError(NotFoundError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"collection {name!r} does not exist; create it first (VectorStore.create_collection)")
+        self.name = name
+
+
+class CollectionNotLoadedError(VectorStackError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"collection {name!r} is not loaded into memory; call VectorStore.load({name!r}) first")
+        self.name = name
+
+
+class AlreadyExistsError(VectorStackError):
+    """Something with that name exists already (pass exist_ok=True to accept it)."""
+
+
+class LockNotOwnedError(VectorStackError):
+    """A lock was released or extended by a holder whose token no longer owns it."""
+
+
+class LockTimeoutError(VectorStackError, TimeoutError):
+    """A lock could not be acquired within the blocking timeout."""
+
+
+class RateLimitExceededError(VectorStackError):
+    """A rate limit refused the call; `retry_after` says when to try again (seconds)."""
+
+    def __init__(self, key: str, limit: int, window_s: float, retry_after: float) -> None:
+        super().__init__(f"rate limit for {key!r} reached: {limit} per {window_s:g} s; retry in {retry_after:.2f} s")
+        self.retry_after = retry_after
+
+
+class CorruptValueError(VectorStackError):
+    """A stored value could not be decoded (written by something else, or damaged)."""
+
+
+@dataclass(frozen=True)
+class FailedBatch:
+    """Which records a failed batch held (positions in the caller's input) and why it failed."""
+
+    first: int
+    last: int
+    error: str
+
+
+class BatchWriteError(VectorStackError):
+    """Some batches of a write failed; the others were written. Lists exactly which records failed."""
+
+    def __init__(self, operation: str, written: int, failed: Sequence[FailedBatch]) -> None:
+        ranges = ", ".join(f"records {f.first}-{f.last}: {f.error}" for f in failed[:5])
+        more = f" (and {len(failed) - 5} more batches)" if len(failed) > 5 else ""
+        super().__init__(f"{operation}: {written} records written, {len(failed)} batches failed: {ranges}{more}")
+        self.written = written
+        self.failed = list(failed)

@@ -1,0 +1,133 @@
+"""Checking and batching records before they reach Milvus.
+
+Everything here runs on the client, so bad input is refused before anything is written, and a large
+write is cut into batches that fit the server's message size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorstack.errors import DimensionMismatchError, InvalidInputError, ValueTooLargeError
+
+# Milvus' default gRPC limit for one request is 64 MiB; stay well below it.
+DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """The parts of a collection's schema the client needs to check records and queries."""
+
+    name: str
+    primary_key: str
+    vector_field: str
+    dimension: int
+    auto_id: bool
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    first: int  # position of the batch's first record in the caller's input
+    last: int
+    count: int
+    nbytes: int
+
+
+@dataclass
+class WriteResult:
+    """What a write did: how many records, their primary keys, and each batch."""
+
+    count: int = 0
+    ids: list[Any] = field(default_factory=list)
+    batches: list[BatchResult] = field(default_factory=list)
+
+
+def as_matrix(vectors: Any, dimension: int, what: str = "vectors") -> npt.NDArray[np.float32]:
+    """A (n, dimension) float32 array from a list of lists or an array; NaN and infinity are refused."""
+    try:
+        matrix = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{what} must be numbers: {exc}") from exc
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    if matrix.ndim != 2:
+        raise InvalidInputError(f"{what} must be one vector or a 2-D array, got shape {matrix.shape}")
+    if matrix.shape[1] != dimension:
+        raise DimensionMismatchError(dimension, int(matrix.shape[1]), what)
+    if not np.isfinite(matrix).all():
+        bad = int(np.argwhere(~np.isfinite(matrix))[0][0])
+        raise InvalidInputError(f"{what}[{bad}] contains NaN or infinity, which no distance can use")
+    return matrix
+
+
+def prepare(
+    info: CollectionInfo, records: Sequence[Mapping[str, Any]], *, refuse_duplicates: bool
+) -> list[dict[str, Any]]:
+    """Validated copies of `records` with vectors as float32 arrays (no Python float lists)."""
+    if isinstance(records, Mapping):
+        raise InvalidInputError("pass a list of records (dicts), not one record")
+    rows: list[dict[str, Any]] = []
+    seen: dict[Any, int] = {}
+    for position, record in enumerate(records):
+        if not isinstance(record, Mapping):
+            raise InvalidInputError(f"record {position} is a {type(record).__name__}, not a dict")
+        if info.vector_field not in record:
+            raise InvalidInputError(f"record {position} has no {info.vector_field!r} vector")
+        vector = np.asarray(record[info.vector_field], dtype=np.float32)
+        if vector.ndim != 1 or vector.shape[0] != info.dimension:
+            raise DimensionMismatchError(info.dimension, int(vector.size), f"record {position} of {info.name!r}")
+        if not np.isfinite(vector).all():
+            raise InvalidInputError(f"record {position} of {info.name!r} has NaN or infinity in its vector")
+        row = dict(record)
+        row[info.vector_field] = vector
+        if not info.auto_id:
+            if info.primary_key not in record:
+                raise InvalidInputError(f"record {position} has no primary key {info.primary_key!r}")
+            key = record[info.primary_key]
+            if refuse_duplicates and key in seen:
+                raise InvalidInputError(
+                    f"primary key {key!r} appears twice (records {seen[key]} and {position}); "
+                    "use upsert to replace a record"
+                )
+            seen[key] = position
+        rows.append(row)
+    return rows
+
+
+def record_size(row: Mapping[str, Any], vector_field: str) -> int:
+    """A cheap upper estimate of a record's size on the wire."""
+    size = 16
+    for key, value in row.items():
+        if key == vector_field:
+            size += int(value.nbytes)
+        elif isinstance(value, str | bytes):
+            size += len(value) + len(key) + 8
+        else:
+            size += len(repr(value)) + len(key) + 8
+    return size
+
+
+def batches(
+    rows: Sequence[dict[str, Any]], vector_field: str, max_bytes: int
+) -> Iterator[tuple[int, int, list[dict[str, Any]], int]]:
+    """(first, last, rows, bytes) batches of at most `max_bytes`; a single larger record is refused."""
+    start = 0
+    current: list[dict[str, Any]] = []
+    current_bytes = 0
+    for position, row in enumerate(rows):
+        size = record_size(row, vector_field)
+        if size > max_bytes:
+            raise ValueTooLargeError(f"record {position}", size, max_bytes, "raise max_batch_bytes or shrink it")
+        if current and current_bytes + size > max_bytes:
+            yield start, position - 1, current, current_bytes
+            start, current, current_bytes = position, [], 0
+        current.append(row)
+        current_bytes += size
+    if current:
+        yield start, len(rows) - 1, current, current_bytes

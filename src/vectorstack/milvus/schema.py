@@ -1,0 +1,101 @@
+"""Declared collection schemas and index specs: plain data, validated before anything reaches the server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vectorstack.errors import InvalidInputError
+
+Metric = Literal["L2", "IP", "COSINE"]
+FieldType = Literal["int64", "int32", "int16", "int8", "float", "double", "bool", "varchar", "json"]
+IndexType = Literal["FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "AUTOINDEX"]
+Consistency = Literal["Strong", "Bounded", "Session", "Eventually"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# Defaults that give good recall at modest cost; callers override per index.
+DEFAULT_INDEX_PARAMS: Mapping[str, Mapping[str, Any]] = {
+    "FLAT": {},
+    "IVF_FLAT": {"nlist": 128},
+    "IVF_SQ8": {"nlist": 128},
+    "IVF_PQ": {"nlist": 128, "m": 8},
+    "HNSW": {"M": 16, "efConstruction": 200},
+    "AUTOINDEX": {},
+}
+DEFAULT_SEARCH_PARAMS: Mapping[str, Mapping[str, Any]] = {
+    "FLAT": {},
+    "IVF_FLAT": {"nprobe": 16},
+    "IVF_SQ8": {"nprobe": 16},
+    "IVF_PQ": {"nprobe": 16},
+    "HNSW": {"ef": 64},
+    "AUTOINDEX": {},
+}
+
+
+def check_name(kind: str, name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInputError(
+            f"invalid {kind} name {name!r}: use letters, digits and underscores, starting with a letter or _"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A typed metadata field. `max_length` is required for varchar (bytes)."""
+
+    name: str
+    type: FieldType
+    max_length: int | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name("field", self.name)
+        if self.type == "varchar" and not self.max_length:
+            raise InvalidInputError(f"varchar field {self.name!r} needs max_length (1 to 65535)")
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    type: IndexType = "HNSW"
+    metric: Metric | None = None  # None: the collection's metric
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def build_params(self) -> dict[str, Any]:
+        return {**DEFAULT_INDEX_PARAMS.get(self.type, {}), **self.params}
+
+
+@dataclass(frozen=True)
+class CollectionSchema:
+    """What a collection holds: a primary key, one float vector of `dimension`, typed metadata fields.
+
+    `dynamic_fields=True` also stores keys that are not declared (as Milvus' dynamic JSON field).
+    """
+
+    dimension: int
+    metric: Metric = "COSINE"
+    primary_key: str = "id"
+    id_type: Literal["int64", "varchar"] = "int64"
+    id_max_length: int = 64
+    vector_field: str = "vector"
+    fields: tuple[FieldSpec, ...] = ()
+    dynamic_fields: bool = False
+    auto_id: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dimension, int) or not 1 <= self.dimension <= 32768:
+            raise InvalidInputError(f"dimension must be a whole number from 1 to 32768, got {self.dimension!r}")
+        if self.metric not in ("L2", "IP", "COSINE"):
+            raise InvalidInputError(f"metric must be L2, IP or COSINE, got {self.metric!r}")
+        names = [self.primary_key, self.vector_field, *(f.name for f in self.fields)]
+        for name in names:
+            check_name("field", name)
+        if len(set(names)) != len(names):
+            raise InvalidInputError(f"field names must be unique, got {names}")
+
+    @property
+    def field_names(self) -> list[str]:
+        return [self.primary_key, self.vector_field, *(f.name for f in self.fields)]
