@@ -36,10 +36,16 @@ class Suite:
 
 
 SUITES = {
+    "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
 }
+# The library extra that talks to each service (the harness's readiness checks use it too).
+CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus"}
 # Wheels that ship the server programs the `local` backend runs (see pyproject's *-server extras).
-SERVER_EXTRAS = {"redis": "redis-server"}
+SERVER_EXTRAS = {
+    "redis": "redis-server",
+    "milvus": "milvus-lite" if os.environ.get("TESTSERVICES_MILVUS") == "lite" else "milvus-server",
+}
 
 
 def install(session: nox.Session, *extras: str) -> None:
@@ -106,9 +112,15 @@ def run_suite(session: nox.Session, name: str) -> None:
 @nox.session(tags=["tests"])
 def unit(session: nox.Session) -> None:
     """Fast tests that need no service."""
-    install(session, "redis", "test")
+    install(session, *CLIENT_EXTRAS.values(), "test")
     REPORTS.mkdir(exist_ok=True)
     session.run(*pytest_args(session, "tests/unit"), env=test_env(session))
+
+
+@nox.session(tags=["tests"])
+def milvus(session: nox.Session) -> None:
+    """Milvus suite on a real embedded Milvus (TESTSERVICES_MILVUS=lite: Milvus Lite): the main job."""
+    run_suite(session, "milvus")
 
 
 @nox.session(tags=["tests"])
@@ -132,7 +144,7 @@ def coverage(session: nox.Session) -> None:
 @nox.session(default=False)
 def lint(session: nox.Session) -> None:
     """ruff (lint + format check) and mypy --strict over the packages, tests and this noxfile."""
-    install(session, "lint", "test", *SUITES.keys())
+    install(session, "lint", "test", *CLIENT_EXTRAS.values())
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
@@ -145,5 +157,5 @@ def services(session: nox.Session) -> None:
         session.error("say what to do, e.g. `nox -s services -- up redis` (try `nox -s services -- --help`)")
     named = tuple(arg for arg in session.posargs[1:] if not arg.startswith("-"))
     wanted = named if session.posargs[0] == "up" else ()
-    install(session, *server_extras(wanted))
+    install(session, *(CLIENT_EXTRAS[n] for n in wanted if n in CLIENT_EXTRAS), *server_extras(wanted))
     session.run("python", "-m", "testservices", *session.posargs)

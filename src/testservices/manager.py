@@ -88,8 +88,15 @@ class ServiceManager:
                     owner_created=None if self.persistent else self.owner.created,
                     persistent=self.persistent,
                     started_by=self.run_id,
+                    on_spawn=self.registry.save,
                 )
-                new = self.backend.start(spec, request)
+                try:
+                    new = self.backend.start(spec, request)
+                except BaseException:
+                    for provisional in self.registry.records(spec.name):
+                        if provisional.instance == request.instance:
+                            self.registry.remove(provisional)
+                    raise
                 self.registry.save(new)
                 self.say(
                     f"{spec.name} ready at {new.host}:{new.port} in {new.ready_seconds:.2f} s "

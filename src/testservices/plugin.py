@@ -71,7 +71,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(name)
                 item.add_marker("integration")
         if has_timeout_plugin and item.get_closest_marker("integration") and not item.get_closest_marker("timeout"):
-            item.add_marker(pytest.mark.timeout(timeout))
+            # Tests marked slow move a lot of data (100,000 vectors, 120 MB objects): give them 5x the limit.
+            factor = 5 if item.get_closest_marker("slow") else 1
+            item.add_marker(pytest.mark.timeout(timeout * factor))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

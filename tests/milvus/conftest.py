@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -67,7 +68,7 @@ def random_vectors(n: int, dim: int = DIM, seed: int = 0) -> npt.NDArray[np.floa
     return np.random.default_rng(seed).random((n, dim), dtype=np.float32)
 
 
-def records(n: int, dim: int = DIM, start: int = 0, seed: int = 0) -> list[dict[str, object]]:
+def records(n: int, dim: int = DIM, start: int = 0, seed: int = 0) -> list[dict[str, Any]]:
     vectors = random_vectors(n, dim, seed)
     return [
         {"id": start + i, "vector": vectors[i], "category": f"c{(start + i) % 3}", "price": float(start + i)}

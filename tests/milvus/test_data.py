@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ def test_insert_then_search_finds_each_vector_itself(store: VectorStore, collect
     assert result.count == 200
     assert sorted(result.ids) == list(range(200))
     assert store.count(collection) == 200
-    queries = np.stack([rows[i]["vector"] for i in (0, 57, 199)])  # type: ignore[misc]
+    queries = np.stack([rows[i]["vector"] for i in (0, 57, 199)])
     hits = store.search(collection, queries, limit=5, output_fields=["category", "price"])
     assert [h[0].id for h in hits] == [0, 57, 199]
     assert all(h[0].distance == pytest.approx(0.0, abs=1e-4) for h in hits)
@@ -174,7 +175,7 @@ def test_a_batch_the_server_refuses_is_reported_and_the_others_are_written(
         with pytest.raises(BatchWriteError, match="5 records written, 1 batches failed: records 3-3") as info:
             one_per_batch.insert(name, rows)
         assert [(f.first, f.last) for f in info.value.failed] == [(3, 3)]
-        assert "max length" in info.value.failed[0].error
+        assert re.search("max.length", info.value.failed[0].error)
         assert sorted(r["id"] for r in store.query(name, "id >= 0", output_fields=["id"])) == [0, 1, 2, 4, 5]
     finally:
         one_per_batch.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +21,9 @@ class StartRequest:
     owner_created: float | None
     persistent: bool
     started_by: str
+    # Called with a provisional record as soon as a process exists, before it is ready: if this run is
+    # killed during startup (even with SIGKILL), the record lets the next run's reaper find the process.
+    on_spawn: Callable[[ServiceRecord], None] | None = None
 
 
 class Backend(Protocol):

@@ -50,32 +50,41 @@ class LocalBackend:
                 raise ServiceStartError(spec.name, f"could not run {plan.argv[0]}: {exc}") from exc
             process = ProcessId.of(popen.pid)
             exported = spec.exports(ctx.host, ports, creds)
-            result = wait_until(
-                lambda env=exported: spec.check_ready(env),  # type: ignore[misc]
-                self.settings.startup_timeout,
-                alive=lambda popen=popen: popen.poll() is None,  # type: ignore[misc]
+            host, port = spec.main_port(exported)
+            record = ServiceRecord(
+                name=spec.name,
+                instance=request.instance,
+                backend=self.name,
+                env=exported,
+                host=host,
+                port=port,
+                ports=ports,
+                pid=process.pid,
+                pid_created=process.create_time,
+                owner_pid=request.owner_pid,
+                owner_created=request.owner_created,
+                persistent=request.persistent,
+                started_by=request.started_by,
+                run_dir=str(request.run_dir),
+                data_dir=str(data_dir),
+                log_path=str(log_path),
             )
-            if result.ready:
-                host, port = spec.main_port(exported)
-                return ServiceRecord(
-                    name=spec.name,
-                    instance=request.instance,
-                    backend=self.name,
-                    env=exported,
-                    host=host,
-                    port=port,
-                    ports=ports,
-                    pid=process.pid,
-                    pid_created=process.create_time,
-                    owner_pid=request.owner_pid,
-                    owner_created=request.owner_created,
-                    persistent=request.persistent,
-                    started_by=request.started_by,
-                    ready_seconds=round(result.seconds, 3),
-                    run_dir=str(request.run_dir),
-                    data_dir=str(data_dir),
-                    log_path=str(log_path),
+            try:
+                if request.on_spawn is not None:
+                    request.on_spawn(record)
+                result = wait_until(
+                    lambda env=exported: spec.check_ready(env),  # type: ignore[misc]
+                    self.settings.startup_timeout,
+                    alive=lambda popen=popen: popen.poll() is None,  # type: ignore[misc]
                 )
+            except BaseException:
+                # Interrupted while waiting (Ctrl-C, a test timeout): never leave the process behind.
+                stop_group(process, grace=spec.stop_grace)
+                shutil.rmtree(data_dir, ignore_errors=True)
+                raise
+            if result.ready:
+                record.ready_seconds = round(result.seconds, 3)
+                return record
             stop_group(process, grace=spec.stop_grace)
             if result.died:
                 reason = f"the process exited with code {popen.poll()} during startup"
@@ -88,6 +97,7 @@ class LocalBackend:
             if not result.died:
                 break  # a hang is not a port race: retrying would only double the wait
         assert last_error is not None
+        shutil.rmtree(data_dir, ignore_errors=True)
         raise last_error
 
     def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:

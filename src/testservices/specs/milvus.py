@@ -221,7 +221,7 @@ class MilvusSpec(ServiceSpec):
     def after_stop(self, pid: int | None, data_dir: Path) -> None:
         if pid is None:
             return
-        server_id = Path(f"/tmp/milvus/server_id_{pid}")  # noqa: S108 - where Milvus writes it
+        server_id = Path(f"/tmp/milvus/server_id_{pid}")
         pid_file = Path("/run/milvus/standalone.pid")
         with contextlib.suppress(OSError):
             server_id.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from vectorstack.errors import (
     InvalidInputError,
     NotFoundError,
     ServiceUnavailableError,
+    UnsupportedOperationError,
     VectorStackError,
 )
 
@@ -44,8 +45,14 @@ def translate(
 ) -> VectorStackError:
     """The library error for a driver error; callers `raise translate(...) from exc`."""
     code = getattr(exc, "code", None)
-    message = str(getattr(exc, "message", "") or exc)
+    if callable(code):  # a raw grpc.RpcError: code() is its status
+        code = getattr(code(), "name", code())
+        message = str(getattr(exc, "details", lambda: exc)())
+    else:
+        message = str(getattr(exc, "message", "") or exc)
     lowered = message.lower()
+    if code == "UNIMPLEMENTED":
+        return UnsupportedOperationError(f"{operation} is not supported by the Milvus at {address}: {message}")
     if is_transient(exc):
         return ServiceUnavailableError("milvus", address, timeout, message, "Check MILVUS_URI (or MILVUS_HOST/PORT)")
     if code == COLLECTION_NOT_FOUND or "collection not found" in lowered or "can't find collection" in lowered:
@@ -56,10 +63,15 @@ def translate(
         return NotFoundError(f"{operation} on {collection!r}: {message}")
     if code == INDEX_NOT_FOUND or "index not found" in lowered or "index doesn't exist" in lowered:
         return NotFoundError(f"{operation} on {collection!r}: no index ({message}); create one with create_index")
-    if "cannot parse expression" in lowered or "failed to create query plan" in lowered:
+    parse_failure = any(hint in lowered for hint in ("at column", "unexpected token", "unexpected end of expression"))
+    if (
+        "cannot parse expression" in lowered
+        or "failed to create query plan" in lowered
+        or (filter_expr and parse_failure)
+    ):
         return InvalidFilterError(f"invalid filter {filter_expr!r} for {collection!r}: {message}")
     if "dimension mismatch" in lowered or "should divide the dim" in lowered:
         return DimensionMismatchError(None, None, f"{operation} on {collection!r}: {message}")
-    if code == 1100 or "invalid parameter" in lowered or "exceeds max length" in lowered:
+    if code == 1100 or "invalid parameter" in lowered or "exceeds max" in lowered:
         return InvalidInputError(f"{operation} on {collection!r} refused by Milvus: {message}")
     return VectorStackError(f"milvus {operation} on {collection!r} failed (code {code}): {message}")

@@ -23,6 +23,7 @@ from vectorstack.errors import (
     FailedBatch,
     InvalidInputError,
     NotFoundError,
+    UnsupportedOperationError,
     VectorStackError,
 )
 from vectorstack.milvus.errors import is_transient, translate
@@ -506,7 +507,12 @@ class VectorStore:
 
     def drop_partition(self, collection: str, partition: str) -> None:
         """Release then drop (Milvus refuses to drop a loaded partition)."""
-        self._call(
-            "release_partition", lambda: self._client.release_partitions(collection, [partition]), collection=collection
-        )
+        try:
+            self._call(
+                "release_partition",
+                lambda: self._client.release_partitions(collection, [partition]),
+                collection=collection,
+            )
+        except UnsupportedOperationError:
+            self.release(collection)  # servers without partition-level release (Milvus Lite)
         self._call("drop_partition", lambda: self._client.drop_partition(collection, partition), collection=collection)

@@ -1,0 +1,115 @@
+"""What the Milvus client checks before anything reaches a server: records, batches, schemas, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vectorstack.config import MilvusConfig
+from vectorstack.errors import (
+    CollectionNotFoundError,
+    DimensionMismatchError,
+    InvalidFilterError,
+    InvalidInputError,
+    ServiceUnavailableError,
+    UnsupportedOperationError,
+    ValueTooLargeError,
+)
+from vectorstack.milvus.errors import is_transient, translate
+from vectorstack.milvus.records import CollectionInfo, as_matrix, batches, prepare, record_size
+
+INFO = CollectionInfo("c", "id", "vec", 4, False, ("id", "vec", "tag"))
+
+
+def rows(n: int) -> list[dict[str, object]]:
+    return [{"id": i, "vec": [float(i)] * 4, "tag": "t"} for i in range(n)]
+
+
+def test_prepare_converts_vectors_to_float32_arrays() -> None:
+    prepared = prepare(INFO, rows(3), refuse_duplicates=True)
+    assert all(isinstance(r["vec"], np.ndarray) and r["vec"].dtype == np.float32 for r in prepared)
+    assert prepared[2]["tag"] == "t"
+
+
+def test_prepare_refuses_bad_records_with_their_position() -> None:
+    bad = rows(3)
+    bad[1]["vec"] = [1.0, 2.0]
+    with pytest.raises(DimensionMismatchError, match=r"record 1 of 'c'.*expected 4, got 2"):
+        prepare(INFO, bad, refuse_duplicates=True)
+    dup = rows(3)
+    dup[2]["id"] = 0
+    with pytest.raises(InvalidInputError, match=r"primary key 0 appears twice \(records 0 and 2\)"):
+        prepare(INFO, dup, refuse_duplicates=True)
+    with pytest.raises(InvalidInputError, match="record 0 is a list"):
+        prepare(INFO, [[1, 2]], refuse_duplicates=True)  # type: ignore[list-item]
+
+
+def test_as_matrix_shapes_and_checks() -> None:
+    assert as_matrix([1, 2, 3, 4], 4).shape == (1, 4)
+    assert as_matrix(np.zeros((5, 4)), 4).dtype == np.float32
+    with pytest.raises(DimensionMismatchError):
+        as_matrix(np.zeros((2, 3)), 4)
+    with pytest.raises(InvalidInputError, match=r"vectors\[1\] contains NaN"):
+        as_matrix([[0, 0, 0, 0], [0, np.nan, 0, 0]], 4)
+    with pytest.raises(InvalidInputError, match="must be numbers"):
+        as_matrix([["a", "b", "c", "d"]], 4)
+    with pytest.raises(InvalidInputError, match="2-D"):
+        as_matrix(np.zeros((2, 2, 4)), 4)
+
+
+def test_batches_respect_the_byte_limit_and_keep_positions() -> None:
+    prepared = prepare(INFO, rows(100), refuse_duplicates=True)
+    largest = max(record_size(r, "vec") for r in prepared)
+    planned = list(batches(prepared, "vec", largest * 10))
+    assert all(b[3] <= largest * 10 for b in planned)
+    assert all(len(b[2]) >= 10 for b in planned[:-1]), "batches are filled before a new one starts"
+    covered = [i for first, last, _rows, _n in planned for i in range(first, last + 1)]
+    assert covered == list(range(100)), "every record once, in order"
+    with pytest.raises(ValueTooLargeError, match="record 0"):
+        list(batches(prepared, "vec", record_size(prepared[0], "vec") - 1))
+
+
+class FakeMilvusError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (FakeMilvusError(100, "collection not found[collection=x]"), CollectionNotFoundError),
+        (FakeMilvusError(2, "Fail connecting to server on 127.0.0.1:1"), ServiceUnavailableError),
+        (FakeMilvusError(65535, "cannot parse expression: a ==="), InvalidFilterError),
+        (FakeMilvusError(1100, "invalid parameter"), InvalidInputError),
+    ],
+)
+def test_driver_errors_become_library_errors(error: Exception, expected: type[Exception]) -> None:
+    translated = translate(error, "search", address="127.0.0.1:1", timeout=1, collection="x", filter_expr="a ===")
+    assert isinstance(translated, expected)
+
+
+def test_raw_grpc_unimplemented_is_an_unsupported_operation() -> None:
+    class Status:
+        name = "UNIMPLEMENTED"
+
+    class RpcError(Exception):
+        def code(self) -> Status:
+            return Status()
+
+        def details(self) -> str:
+            return "partition-level release is not supported"
+
+    translated = translate(RpcError(), "release_partition", address="a", timeout=1)
+    assert isinstance(translated, UnsupportedOperationError)
+    assert "not supported" in str(translated)
+    assert not is_transient(FakeMilvusError(100, "collection not found"))
+
+
+def test_milvus_config_from_variables() -> None:
+    assert MilvusConfig.from_env({}).uri == "http://127.0.0.1:19530"
+    assert MilvusConfig.from_env({"MILVUS_HOST": "h", "MILVUS_TLS": "true"}).uri == "https://h:19530"
+    assert MilvusConfig.from_env({"MILVUS_USER": "u", "MILVUS_PASSWORD": "p"}).token == "u:p"
+    with pytest.raises(InvalidInputError, match="needs a scheme"):
+        MilvusConfig.from_env({"MILVUS_URI": "127.0.0.1:19530"})
