@@ -88,7 +88,7 @@ def test_env(session: nox.Session) -> dict[str, str]:
 @contextlib.contextmanager
 def services_up(session: nox.Session, services: tuple[str, ...], env: dict[str, str]) -> Iterator[None]:
     """Start (or reuse) the services, and stop what was started whatever happens to the tests."""
-    session.run("python", "-m", "testservices", "up", *services, env=env)
+    session.run("python", "-m", "testservices", "up", "--owner-pid", env["TESTSERVICES_OWNER_PID"], *services, env=env)
     failed = True
     try:
         yield

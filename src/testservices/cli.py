@@ -106,7 +106,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"{spec.name:12} {spec.description}")
         return 0
     if args.command == "up":
-        manager = _manager(args, persistent=args.owner_pid is None)
+        # With an owner (flag or TESTSERVICES_OWNER_PID, as nox sessions set), services end with it;
+        # without one they are the user's, kept until `down`.
+        owned = args.owner_pid is not None or bool(os.environ.get("TESTSERVICES_OWNER_PID"))
+        manager = _manager(args, persistent=not owned)
         endpoints = manager.ensure(_names(args.services))
         if args.json:
             print(

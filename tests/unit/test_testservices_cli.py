@@ -76,3 +76,26 @@ def test_help_lists_commands_and_examples(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for word in ("up", "down", "status", "logs", "env", "TESTSERVICES_BACKEND"):
         assert word in out
+
+
+def test_up_for_a_session_is_stopped_by_down_with_its_run_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What every nox session does: `up` owned by the session, then `down --run-id` ends exactly that."""
+    import os
+
+    monkeypatch.setenv("TESTSERVICES_OWNER_PID", str(os.getpid()))
+    assert main(["up", "--run-id", "session-1", "fakehttp"]) == 0
+    assert main(["env", "fakehttp"]) == 0
+    port = int(
+        next(
+            v
+            for k, v in (line.removeprefix("export ").split("=", 1) for line in capsys.readouterr().out.splitlines())
+            if k == "FAKEHTTP_PORT"
+        )
+    )
+    assert main(["status"]) == 0
+    assert "persistent" not in capsys.readouterr().out, "a session's service is not the user's to keep"
+    assert main(["down", "--run-id", "session-1"]) == 0
+    assert "stopping fakehttp" in capsys.readouterr().err
+    assert not is_listening("127.0.0.1", port)
