@@ -1,0 +1,79 @@
+"""Redis for the stack: vector cache, key/value, events, streams, sessions, rate limits, locks, metrics.
+
+`RedisCache` ties them to one connection pool and one key namespace:
+
+    cache = RedisCache(RedisConfig.from_env(), namespace="myapp")
+    cache.vectors.set("doc:1", embedding, ttl=300)
+    with cache.lock("reindex"):
+        ...
+"""
+
+from __future__ import annotations
+
+from vectorstack.cache.codec import decode_array, encode_array
+from vectorstack.cache.connection import connect, translated
+from vectorstack.cache.coordination import DistributedLock, RateDecision, RateLimiter
+from vectorstack.cache.messaging import Event, EventBus, StreamEntry, StreamQueue, Subscription
+from vectorstack.cache.records import MetricsStore, SessionStore
+from vectorstack.cache.values import KeyValueStore, Namespace, VectorCache
+from vectorstack.config import RedisConfig
+
+
+class RedisCache:
+    """One pool, one namespace, every component. Connecting checks the server at once (PING)."""
+
+    def __init__(
+        self, config: RedisConfig | None = None, *, namespace: str = "vectorstack", **vector_options: object
+    ) -> None:
+        self.config = config or RedisConfig.from_env()
+        self.client = connect(self.config)
+        with translated(self.config):
+            self.client.ping()
+        self.space = Namespace(self.client, self.config, namespace)
+        self.vectors = VectorCache(self.space, **vector_options)  # type: ignore[arg-type]
+        self.kv = KeyValueStore(self.space)
+        self.events = EventBus(self.space)
+        self.sessions = SessionStore(self.space)
+        self.metrics = MetricsStore(self.space)
+
+    def stream(self, name: str, *, maxlen: int | None = None) -> StreamQueue:
+        return StreamQueue(self.space, name, maxlen=maxlen)
+
+    def rate_limiter(self, name: str, *, limit: int, window: float) -> RateLimiter:
+        return RateLimiter(self.space, name, limit=limit, window=window)
+
+    def lock(self, name: str, *, ttl: float = 10.0, timeout: float = 10.0) -> DistributedLock:
+        return DistributedLock(self.space, name, ttl=ttl, timeout=timeout)
+
+    def clear(self) -> int:
+        """Delete every key of this namespace (and only those)."""
+        return self.space.clear()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> RedisCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = [
+    "DistributedLock",
+    "Event",
+    "EventBus",
+    "KeyValueStore",
+    "MetricsStore",
+    "Namespace",
+    "RateDecision",
+    "RateLimiter",
+    "RedisCache",
+    "SessionStore",
+    "StreamEntry",
+    "StreamQueue",
+    "Subscription",
+    "VectorCache",
+    "decode_array",
+    "encode_array",
+]

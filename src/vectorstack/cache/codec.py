@@ -1,0 +1,61 @@
+"""A compact, versioned binary format for NumPy arrays: header (dtype, shape) + raw little-endian bytes.
+
+Not pickle (unsafe to load from a shared server) and not JSON lists (ten times larger and slow).
+Layout: b"VSA" | version (1 byte) | dtype string length (1 byte) | dtype string | ndim (1 byte) |
+        ndim x uint64 little-endian dims | data (C order, little-endian).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorstack.errors import CorruptValueError, InvalidInputError
+
+MAGIC = b"VSA"
+VERSION = 1
+# Numeric kinds only: bool, signed/unsigned int, float. Objects and strings cannot round-trip safely.
+ALLOWED_KINDS = frozenset("biuf")
+
+
+def encode_array(array: Any) -> bytes:
+    if not isinstance(array, np.ndarray):
+        raise InvalidInputError(f"expected a NumPy array, got {type(array).__name__}")
+    if array.dtype.kind not in ALLOWED_KINDS:
+        raise InvalidInputError(f"dtype {array.dtype} cannot be cached; use a numeric dtype (float32, int64, ...)")
+    if array.ndim > 32:
+        raise InvalidInputError(f"arrays of {array.ndim} dimensions are not supported (at most 32)")
+    little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    dtype = little.dtype.str.encode()
+    header = MAGIC + bytes([VERSION, len(dtype)]) + dtype + bytes([array.ndim])
+    header += struct.pack(f"<{array.ndim}Q", *array.shape)
+    return header + np.ascontiguousarray(little).tobytes()
+
+
+def decode_array(blob: bytes) -> npt.NDArray[Any]:
+    try:
+        if blob[:3] != MAGIC:
+            raise CorruptValueError("value is not an encoded array (no VSA header); was it written by vectorstack?")
+        if blob[3] != VERSION:
+            raise CorruptValueError(
+                f"array format version {blob[3]} is newer than this library understands ({VERSION})"
+            )
+        dtype_len = blob[4]
+        dtype = np.dtype(blob[5 : 5 + dtype_len].decode())
+        offset = 5 + dtype_len
+        ndim = blob[offset]
+        offset += 1
+        shape = struct.unpack(f"<{ndim}Q", blob[offset : offset + 8 * ndim])
+        offset += 8 * ndim
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        data = blob[offset:]
+        if len(data) != expected:
+            raise CorruptValueError(f"array data is {len(data)} bytes, header says {expected}: value is damaged")
+        return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+    except CorruptValueError:
+        raise
+    except (IndexError, struct.error, TypeError, ValueError) as exc:
+        raise CorruptValueError(f"cached array could not be decoded: {exc}") from exc

@@ -1,0 +1,160 @@
+"""Vectors and plain values in Redis, under one namespace so a test (or a tenant) never touches another's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+import redis
+from vectorstack.cache.codec import decode_array, encode_array
+from vectorstack.cache.connection import check_key, check_ttl, translated
+from vectorstack.config import RedisConfig
+from vectorstack.errors import DimensionMismatchError, InvalidInputError, ValueTooLargeError
+
+DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024  # Redis itself stops at 512 MB; far below that is sane
+
+
+def raw(value: bytes | str) -> bytes:
+    """The client never decodes responses; a str only appears from a client built otherwise."""
+    return value if isinstance(value, bytes) else value.encode()
+
+
+class Namespace:
+    """Prefixes every key; `clear()` removes exactly this namespace's keys (SCAN + UNLINK, never FLUSHDB)."""
+
+    def __init__(self, client: redis.Redis, config: RedisConfig, prefix: str) -> None:
+        if not prefix or not isinstance(prefix, str):
+            raise InvalidInputError("a namespace prefix is required, e.g. 'myapp' or a test's unique name")
+        self.client = client
+        self.config = config
+        self.prefix = prefix.rstrip(":") + ":"
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(check_key(p) for p in parts)
+
+    def clear(self) -> int:
+        removed = 0
+        with translated(self.config):
+            batch: list[bytes] = []
+            for key in self.client.scan_iter(match=self.prefix.replace("*", r"\*") + "*", count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    removed += int(self.client.unlink(*batch))
+                    batch.clear()
+            if batch:
+                removed += int(self.client.unlink(*batch))
+        return removed
+
+
+class VectorCache:
+    """NumPy arrays by key, with dtype and shape kept, optional TTL, and one round trip for batches."""
+
+    def __init__(
+        self,
+        space: Namespace,
+        *,
+        dimension: int | None = None,
+        dtype: npt.DTypeLike | None = None,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        default_ttl: float | None = None,
+    ) -> None:
+        self.space = space
+        self.dimension = dimension
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        self.max_value_bytes = max_value_bytes
+        self.default_ttl_ms = check_ttl(default_ttl)
+
+    def _encode(self, key: str, array: Any) -> bytes:
+        if not isinstance(array, np.ndarray):
+            raise InvalidInputError(f"value for {key!r} must be a NumPy array, got {type(array).__name__}")
+        if self.dtype is not None and array.dtype != self.dtype:
+            raise InvalidInputError(f"value for {key!r} has dtype {array.dtype}, this cache holds {self.dtype}")
+        if self.dimension is not None and (array.ndim == 0 or array.shape[-1] != self.dimension):
+            got = array.shape[-1] if array.ndim else 0
+            raise DimensionMismatchError(self.dimension, got, f"value for {key!r}")
+        if array.nbytes > self.max_value_bytes:
+            raise ValueTooLargeError(f"array for {key!r}", array.nbytes, self.max_value_bytes)
+        return encode_array(array)
+
+    def _ttl(self, ttl: float | None) -> int | None:
+        return check_ttl(ttl) if ttl is not None else self.default_ttl_ms
+
+    def set(self, key: str, array: Any, *, ttl: float | None = None) -> None:
+        blob = self._encode(key, array)
+        with translated(self.space.config):
+            self.space.client.set(self.space.key("vec", key), blob, px=self._ttl(ttl))
+
+    def get(self, key: str) -> npt.NDArray[Any] | None:
+        with translated(self.space.config):
+            blob = self.space.client.get(self.space.key("vec", key))
+        return None if blob is None else decode_array(raw(blob))
+
+    def set_many(self, arrays: Mapping[str, Any], *, ttl: float | None = None) -> int:
+        """All or nothing on the client side: every array is checked before any is sent."""
+        blobs = {key: self._encode(key, array) for key, array in arrays.items()}
+        px = self._ttl(ttl)
+        with translated(self.space.config):
+            pipe = self.space.client.pipeline(transaction=False)
+            for key, blob in blobs.items():
+                pipe.set(self.space.key("vec", key), blob, px=px)
+            pipe.execute()
+        return len(blobs)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, npt.NDArray[Any] | None]:
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        with translated(self.space.config):
+            blobs = self.space.client.mget([self.space.key("vec", k) for k in wanted])
+        return {k: (None if b is None else decode_array(raw(b))) for k, b in zip(wanted, blobs, strict=True)}
+
+    def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        with translated(self.space.config):
+            return int(self.space.client.delete(*(self.space.key("vec", k) for k in keys)))
+
+    def ttl(self, key: str) -> float | None:
+        """Seconds left; None when the key has no expiry or does not exist."""
+        with translated(self.space.config):
+            left = int(self.space.client.pttl(self.space.key("vec", key)))
+        return left / 1000 if left >= 0 else None
+
+
+class KeyValueStore:
+    """Plain GET/SET/DEL of bytes or text, with TTL and the same size limit as the vector cache."""
+
+    def __init__(self, space: Namespace, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> None:
+        self.space = space
+        self.max_value_bytes = max_value_bytes
+
+    def set(self, key: str, value: bytes | str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        if not isinstance(value, bytes | str):
+            raise InvalidInputError(f"value for {key!r} must be bytes or str, got {type(value).__name__}")
+        data = value.encode() if isinstance(value, str) else value
+        if len(data) > self.max_value_bytes:
+            raise ValueTooLargeError(f"value for {key!r}", len(data), self.max_value_bytes)
+        with translated(self.space.config):
+            return bool(self.space.client.set(self.space.key("kv", key), data, px=check_ttl(ttl), nx=only_if_absent))
+
+    def get(self, key: str) -> bytes | None:
+        with translated(self.space.config):
+            value = self.space.client.get(self.space.key("kv", key))
+        return None if value is None else raw(value)
+
+    def get_text(self, key: str) -> str | None:
+        value = self.get(key)
+        return None if value is None else value.decode()
+
+    def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        with translated(self.space.config):
+            return int(self.space.client.delete(*(self.space.key("kv", k) for k in keys)))
+
+    def exists(self, key: str) -> bool:
+        with translated(self.space.config):
+            return bool(self.space.client.exists(self.space.key("kv", key)))
