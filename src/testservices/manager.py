@@ -67,9 +67,12 @@ class ServiceManager:
     # -- starting ---------------------------------------------------------------------------------------
     def ensure(self, names: Iterable[str]) -> dict[str, Endpoint]:
         specs = resolve(names)
-        if isinstance(self.backend, ExternalBackend):
-            return {spec.name: self.backend.endpoint(spec) for spec in specs}
         endpoints: dict[str, Endpoint] = {}
+        if isinstance(self.backend, ExternalBackend):
+            endpoints = {spec.name: self.backend.endpoint(spec) for spec in specs}
+            for name, endpoint in endpoints.items():
+                self.say(f"using {name} at {endpoint.address} (external backend: nothing started)")
+            return endpoints
         with self.registry.locked():
             self._reap_locked()
             for spec in specs:

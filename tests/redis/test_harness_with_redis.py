@@ -13,6 +13,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.redis]
 def test_failing_test_report_shows_the_tail_of_the_redis_log(
     pytester: pytest.Pytester, redis_service: Endpoint
 ) -> None:
+    if redis_service.log_path is None:
+        pytest.skip("an external server's log is not the harness's to read")
     # The inner run inherits this run's id and owner, so it reuses this run's Redis instead of starting one.
     pytester.makepyfile(
         """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from testservices.specs.base import ServiceSpec
 from testservices.state import ServiceRecord
@@ -24,6 +24,27 @@ class StartRequest:
     # Called with a provisional record as soon as a process exists, before it is ready: if this run is
     # killed during startup (even with SIGKILL), the record lets the next run's reaper find the process.
     on_spawn: Callable[[ServiceRecord], None] | None = None
+
+    def record(
+        self, spec: ServiceSpec, backend: str, env: dict[str, str], ports: dict[str, int], **details: Any
+    ) -> ServiceRecord:
+        """A record of this request's instance; `details` are the backend's own (pid, log, project...)."""
+        host, port = spec.main_port(env)
+        return ServiceRecord(
+            name=spec.name,
+            instance=self.instance,
+            backend=backend,
+            env=env,
+            host=host,
+            port=port,
+            ports=ports,
+            owner_pid=self.owner_pid,
+            owner_created=self.owner_created,
+            persistent=self.persistent,
+            started_by=self.started_by,
+            run_dir=str(self.run_dir),
+            **details,
+        )
 
 
 class Backend(Protocol):

@@ -103,21 +103,12 @@ class DockerBackend:
             self._save_logs(base, spec, env, log_path)
             self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, "docker compose down")
             raise ServiceStartError(spec.name, str(exc), tail(log_path), str(log_path)) from exc
-        main_host, main_port = spec.main_port(exported)
-        return ServiceRecord(
-            name=spec.name,
-            instance=request.instance,
-            backend=self.name,
-            env=exported,
-            host=main_host,
-            port=main_port,
-            ports=ports,
-            owner_pid=request.owner_pid,
-            owner_created=request.owner_created,
-            persistent=request.persistent,
-            started_by=request.started_by,
+        return request.record(
+            spec,
+            self.name,
+            exported,
+            ports,
             ready_seconds=round(result.seconds, 3),
-            run_dir=str(request.run_dir),
             log_path=str(log_path),
             compose_project=project,
         )

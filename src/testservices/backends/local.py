@@ -50,22 +50,13 @@ class LocalBackend:
                 raise ServiceStartError(spec.name, f"could not run {plan.argv[0]}: {exc}") from exc
             process = ProcessId.of(popen.pid)
             exported = spec.exports(ctx.host, ports, creds)
-            host, port = spec.main_port(exported)
-            record = ServiceRecord(
-                name=spec.name,
-                instance=request.instance,
-                backend=self.name,
-                env=exported,
-                host=host,
-                port=port,
-                ports=ports,
+            record = request.record(
+                spec,
+                self.name,
+                exported,
+                ports,
                 pid=process.pid,
                 pid_created=process.create_time,
-                owner_pid=request.owner_pid,
-                owner_created=request.owner_created,
-                persistent=request.persistent,
-                started_by=request.started_by,
-                run_dir=str(request.run_dir),
                 data_dir=str(data_dir),
                 log_path=str(log_path),
             )
