@@ -7,13 +7,11 @@ how the tests drive 16 concurrent clients. Driver errors become the library's ow
 from __future__ import annotations
 
 import threading
-import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from pymilvus import DataType, MilvusClient
+from pymilvus import DataType
 
 from vectorstack.config import MilvusConfig
 from vectorstack.errors import (
@@ -26,7 +24,8 @@ from vectorstack.errors import (
     UnsupportedOperationError,
     VectorStackError,
 )
-from vectorstack.milvus.errors import is_transient, translate
+from vectorstack.milvus.connection import MilvusConnection
+from vectorstack.milvus.errors import translate
 from vectorstack.milvus.records import (
     DEFAULT_MAX_BATCH_BYTES,
     BatchResult,
@@ -44,7 +43,6 @@ from vectorstack.milvus.schema import (
     check_name,
 )
 
-T = TypeVar("T")
 _TYPES = {
     "int64": DataType.INT64,
     "int32": DataType.INT32,
@@ -65,7 +63,7 @@ class Hit:
     fields: dict[str, Any]
 
 
-class VectorStore:
+class VectorStore(MilvusConnection):
     def __init__(
         self,
         config: MilvusConfig | None = None,
@@ -73,81 +71,18 @@ class VectorStore:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         consistency: Consistency = "Strong",
     ) -> None:
-        self.config = config or MilvusConfig.from_env()
+        super().__init__(config)
         self.max_batch_bytes = max_batch_bytes
         self.consistency = consistency
         self._info: dict[str, CollectionInfo] = {}
         self._search_params: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._client = self._connect()
-
-    # -- connection -------------------------------------------------------------------------------------
-    def _connect(self) -> MilvusClient:
-        """Connect, retrying with backoff while the server is unreachable (it may still be starting)."""
-        cfg = self.config
-        delay = 0.2
-        for attempt in range(cfg.retries + 1):
-            try:
-                # An alias of our own: pymilvus shares one connection per URI between clients by default,
-                # and closing any of them would break the others.
-                kwargs: dict[str, Any] = {
-                    "uri": cfg.uri,
-                    "token": cfg.token,
-                    "timeout": cfg.timeout,
-                    "alias": f"vectorstack-{uuid.uuid4().hex}",
-                }
-                if cfg.db_name:
-                    kwargs["db_name"] = cfg.db_name
-                if cfg.server_pem_path:
-                    kwargs.update(server_pem_path=cfg.server_pem_path, server_name=cfg.server_name or "")
-                return MilvusClient(**kwargs)
-            except Exception as exc:
-                if not is_transient(exc) or attempt == cfg.retries:
-                    raise translate(exc, "connect", address=cfg.address, timeout=cfg.timeout) from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self._client.close()
 
     def __enter__(self) -> VectorStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _call(
-        self,
-        operation: str,
-        fn: Callable[[], T],
-        *,
-        collection: str | None = None,
-        filter_expr: str | None = None,
-        retry: bool = True,
-    ) -> T:
-        """Run one driver call; retry transient failures of idempotent calls, translate every error."""
-        attempts = self.config.retries + 1 if retry else 1
-        delay = 0.2
-        for attempt in range(attempts):
-            try:
-                return fn()
-            except VectorStackError:
-                raise
-            except Exception as exc:
-                if is_transient(exc) and attempt + 1 < attempts:
-                    time.sleep(delay)
-                    delay = min(delay * 2, 2.0)
-                    continue
-                raise translate(
-                    exc,
-                    operation,
-                    address=self.config.address,
-                    timeout=self.config.timeout,
-                    collection=collection,
-                    filter_expr=filter_expr,
-                ) from exc
-        raise AssertionError("unreachable")
 
     # -- collections ------------------------------------------------------------------------------------
     def create_collection(
