@@ -36,14 +36,16 @@ class Suite:
 
 
 SUITES = {
+    "kafka": Suite(extras=("kafka",), services=("kafka",)),
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
 }
 # The library extra that talks to each service (the harness's readiness checks use it too).
-CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus"}
+CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus", "kafka": "kafka"}
 # Wheels that ship the server programs the `local` backend runs (see pyproject's *-server extras).
 SERVER_EXTRAS = {
     "redis": "redis-server",
+    "kafka": "kafka-server",
     "milvus": "milvus-lite" if os.environ.get("TESTSERVICES_MILVUS") == "lite" else "milvus-server",
 }
 
@@ -115,6 +117,12 @@ def unit(session: nox.Session) -> None:
     install(session, *CLIENT_EXTRAS.values(), "test")
     REPORTS.mkdir(exist_ok=True)
     session.run(*pytest_args(session, "tests/unit"), env=test_env(session))
+
+
+@nox.session(tags=["tests"])
+def kafka(session: nox.Session) -> None:
+    """Kafka suite: vector record streaming, consumer groups, dead letters, lag (TESTSERVICES_KAFKA=noida|tansu)."""
+    run_suite(session, "kafka")
 
 
 @nox.session(tags=["tests"])

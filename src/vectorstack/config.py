@@ -154,3 +154,61 @@ class MilvusConfig:
             server_pem_path=env.get("MILVUS_SERVER_PEM_PATH") or None,
             server_name=env.get("MILVUS_SERVER_NAME") or None,
         )
+
+
+@dataclass(frozen=True)
+class KafkaConfig:
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+    timeout: float = 10.0
+
+    def __repr__(self) -> str:  # never show the password
+        return (
+            f"KafkaConfig(bootstrap_servers={self.bootstrap_servers!r}, security_protocol={self.security_protocol!r})"
+        )
+
+    @property
+    def address(self) -> str:
+        return self.bootstrap_servers
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> KafkaConfig:
+        """KAFKA_BOOTSTRAP_SERVERS, plus KAFKA_SECURITY_PROTOCOL / KAFKA_SASL_* / KAFKA_SSL_CA_LOCATION."""
+        env = _env(env)
+        protocol = (env.get("KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").upper()
+        if protocol not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+            raise InvalidInputError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol!r}: use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+            )
+        servers = env.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:9092"
+        if any(":" not in server for server in servers.split(",")):
+            raise InvalidInputError(f"KAFKA_BOOTSTRAP_SERVERS={servers!r} must list host:port pairs")
+        return cls(
+            bootstrap_servers=servers,
+            security_protocol=protocol,
+            sasl_mechanism=env.get("KAFKA_SASL_MECHANISM") or None,
+            sasl_username=env.get("KAFKA_SASL_USERNAME") or None,
+            sasl_password=env.get("KAFKA_SASL_PASSWORD") or None,
+            ssl_ca_location=env.get("KAFKA_SSL_CA_LOCATION") or None,
+            timeout=env_number(env, "KAFKA_TIMEOUT", 10.0, minimum=0.001),
+        )
+
+    def client_settings(self) -> dict[str, str | int | float | bool]:
+        """The librdkafka settings every producer, consumer and admin client of the library shares."""
+        settings: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+            "socket.timeout.ms": int(self.timeout * 1000),
+        }
+        if self.sasl_mechanism:
+            settings["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            settings["sasl.username"] = self.sasl_username
+            settings["sasl.password"] = self.sasl_password or ""
+        if self.ssl_ca_location:
+            settings["ssl.ca.location"] = self.ssl_ca_location
+        return settings

@@ -79,6 +79,12 @@ class AlreadyExistsError(VectorStackError):
     """Something with that name exists already (pass exist_ok=True to accept it)."""
 
 
+class UnknownTopicError(NotFoundError):
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"topic {topic!r} does not exist; create it first (TopicAdmin.create_topic)")
+        self.topic = topic
+
+
 class LockNotOwnedError(VectorStackError):
     """A lock was released or extended by a holder whose token no longer owns it."""
 

@@ -32,7 +32,9 @@ class HttpSpec(ServiceSpec):
             return LaunchPlan([sys.executable, "-c", "import sys; print('boom: bad config'); sys.exit(3)"])
         return LaunchPlan([sys.executable, "-u", "-m", "http.server", str(ctx.ports["main"]), "--bind", ctx.host])
 
-    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+    def exports(
+        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+    ) -> dict[str, str]:
         return {"FAKEHTTP_HOST": host, "FAKEHTTP_PORT": str(ports["main"]), "FAKEHTTP_TOKEN": creds["token"]}
 
     def check_ready(self, env: Mapping[str, str]) -> None:

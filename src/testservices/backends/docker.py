@@ -95,7 +95,7 @@ class DockerBackend:
             for role, container_port in spec.container_ports.items():
                 out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
                 host, ports[role] = parse_port(out)
-            exported = spec.exports(host, ports, creds)
+            exported = spec.exports(host, ports, creds, backend=self.name)
             result = wait_until(lambda: spec.check_ready(exported), timeout)
             if not result.ready:
                 raise HarnessError(f"container healthy but not answering: {result.last_error}")

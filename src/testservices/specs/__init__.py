@@ -6,10 +6,11 @@ from collections.abc import Iterable
 
 from testservices.errors import UnknownServiceError
 from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.kafka import KafkaSpec
 from testservices.specs.milvus import MilvusSpec
 from testservices.specs.redis import RedisSpec
 
-SPECS: dict[str, ServiceSpec] = {spec.name: spec for spec in (RedisSpec(), MilvusSpec())}
+SPECS: dict[str, ServiceSpec] = {spec.name: spec for spec in (RedisSpec(), MilvusSpec(), KafkaSpec())}
 
 __all__ = ["SPECS", "LaunchContext", "LaunchPlan", "ServiceSpec", "get_spec", "resolve"]
 

@@ -54,7 +54,8 @@ class ServiceSpec(ABC):
     stop_grace: float = 10.0
 
     def generate_secrets(self) -> dict[str, str]:
-        """Per-run credentials: nothing reusable leaks from one run to another, and tests can check auth."""
+        """Per-run values: credentials (nothing reusable leaks from one run to another, and tests can check
+        auth), and anything else that must be chosen before the service starts."""
         return {}
 
     @staticmethod
@@ -66,7 +67,9 @@ class ServiceSpec(ABC):
         """The command that runs the service as a child process; may write config files into data_dir."""
 
     @abstractmethod
-    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+    def exports(
+        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+    ) -> dict[str, str]:
         """The variables tests (and `testservices env`) get for a running instance."""
 
     @abstractmethod

@@ -181,11 +181,12 @@ class MilvusSpec(ServiceSpec):
             ]
         )
 
-    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+    def exports(
+        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+    ) -> dict[str, str]:
         port = ports["main"]
         # TESTSERVICES_MILVUS picks what the local backend runs; a container is always the real server.
-        local = "root_coord_port" in ports
-        kind = flavor() if local else "standalone"
+        kind = flavor() if backend == "local" else "standalone"
         env = {
             "MILVUS_HOST": host,
             "MILVUS_PORT": str(port),

@@ -99,7 +99,9 @@ class RedisSpec(ServiceSpec):
     def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
         return {"REDIS_PASSWORD": creds["password"]}
 
-    def exports(self, host: str, ports: Mapping[str, int], creds: Mapping[str, str]) -> dict[str, str]:
+    def exports(
+        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+    ) -> dict[str, str]:
         port = ports["main"]
         password = creds.get("password", "")
         auth = f":{quote(password, safe='')}@" if password else ""

@@ -1,0 +1,160 @@
+"""Producing: batched, compressed, idempotent by default, with every delivery reported back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from vectorstack.config import KafkaConfig
+from vectorstack.errors import InvalidInputError, UnknownTopicError, ValueTooLargeError
+from vectorstack.streaming.codec import Headers, VectorRecord, encode
+from vectorstack.streaming.errors import translate
+
+DEFAULT_MAX_MESSAGE_BYTES = 1_000_000  # Kafka's own default for a topic
+COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
+OutMessage = tuple[bytes | None, bytes, Headers | None]
+
+
+@dataclass
+class DeliveryReport:
+    """What the broker confirmed: counts, and for each failed message its position and the reason."""
+
+    delivered: int = 0
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    partitions: dict[int, int] = field(default_factory=dict)  # partition -> messages delivered there
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class StreamProducer:
+    def __init__(
+        self,
+        config: KafkaConfig | None = None,
+        *,
+        compression: str = "zstd",
+        idempotence: bool = True,
+        linger_ms: int = 5,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        delivery_timeout: float | None = None,
+        extra: Mapping[str, str | int | float | bool] | None = None,
+    ) -> None:
+        if compression not in COMPRESSIONS:
+            raise InvalidInputError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
+        self.config = config or KafkaConfig.from_env()
+        self.max_message_bytes = max_message_bytes
+        self.settings: dict[str, str | int | float | bool] = {
+            **self.config.client_settings(),
+            "enable.idempotence": idempotence,
+            "compression.type": compression,
+            "linger.ms": linger_ms,
+            # librdkafka counts protocol overhead in message.max.bytes: leave room above the payload limit.
+            "message.max.bytes": max_message_bytes + 64 * 1024,
+            "delivery.timeout.ms": int((delivery_timeout or self.config.timeout * 3) * 1000),
+            **(extra or {}),
+        }
+        self._producer = Producer(self.settings)
+        self._known_topics: set[str] = set()
+
+    def _check_topic(self, topic: str) -> None:
+        """Fail fast on a missing topic (or an unreachable broker) instead of after the delivery timeout."""
+        if topic in self._known_topics:
+            return
+        try:
+            metadata = self._producer.list_topics(timeout=self.config.timeout)
+        except KafkaException as exc:
+            raise translate(
+                exc, "produce", address=self.config.address, timeout=self.config.timeout, topic=topic
+            ) from exc
+        if topic not in metadata.topics or metadata.topics[topic].error is not None:
+            raise UnknownTopicError(topic)
+        self._known_topics.add(topic)
+
+    def send_messages(
+        self, topic: str, messages: Iterable[OutMessage], *, timestamps: Iterable[int | None] = ()
+    ) -> DeliveryReport:
+        """Send and wait for every delivery report; nothing is lost silently."""
+        self._check_topic(topic)
+        report = DeliveryReport()
+        stamps = iter(timestamps)
+        sent = 0
+
+        def on_delivery(position: int) -> Callable[[KafkaError | None, Message], None]:
+            def callback(error: KafkaError | None, message: Message) -> None:
+                if error is None:
+                    report.delivered += 1
+                    partition = message.partition() or 0
+                    report.partitions[partition] = report.partitions.get(partition, 0) + 1
+                else:
+                    report.failed.append((position, error.str()))
+
+            return callback
+
+        for position, (key, value, headers) in enumerate(messages):
+            size = len(value) + len(key or b"") + sum(len(k) + len(v) for k, v in headers or [])
+            if size > self.max_message_bytes:
+                raise ValueTooLargeError(
+                    f"message {position} for {topic!r}",
+                    size,
+                    self.max_message_bytes,
+                    "raise max_message_bytes here and the topic's max.message.bytes",
+                )
+            timestamp = next(stamps, None)
+            while True:
+                try:
+                    self._producer.produce(
+                        topic,
+                        value=value,
+                        key=key,
+                        headers=cast(Any, headers),
+                        on_delivery=on_delivery(position),
+                        timestamp=timestamp or 0,  # 0: librdkafka stamps the time of sending
+                    )
+                    break
+                except BufferError:
+                    self._producer.poll(0.05)  # local queue full: let deliveries drain, then retry
+                except KafkaException as exc:
+                    raise translate(
+                        exc,
+                        "produce",
+                        address=self.config.address,
+                        timeout=self.config.timeout,
+                        topic=topic,
+                        limit=self.max_message_bytes,
+                    ) from exc
+            sent += 1
+            if sent % 1000 == 0:
+                self._producer.poll(0)
+        self.flush()
+        missing = sent - report.delivered - len(report.failed)
+        if missing:
+            report.failed.append((-1, f"{missing} messages got no delivery report in time"))
+        report.failed.sort()
+        return report
+
+    def send_records(self, topic: str, records: Iterable[VectorRecord]) -> DeliveryReport:
+        batch = list(records)
+        encoded = (encode(record) for record in batch)
+        return self.send_messages(topic, encoded, timestamps=(r.timestamp_ms for r in batch))
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait for outstanding deliveries; returns how many are still queued."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.config.timeout * 3 + 5)
+        remaining = len(self._producer)
+        while remaining and time.monotonic() < deadline:
+            remaining = self._producer.flush(min(1.0, max(deadline - time.monotonic(), 0.0)))
+        return remaining
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> StreamProducer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
