@@ -1,0 +1,85 @@
+"""Fixtures for the Kafka suite: topics and groups unique per test and worker, deleted at teardown."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+
+from testservices.specs.kafka import MISSING_FEATURES
+from testservices.state import Endpoint
+from vectorstack.config import KafkaConfig
+from vectorstack.streaming import StreamConsumer, TopicAdmin
+
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _broker_features(request: pytest.FixtureRequest, kafka_service: Endpoint) -> None:
+    """Skip, with the reason, tests that need what the running broker lacks (see TESTSERVICES_KAFKA)."""
+    missing = MISSING_FEATURES.get(kafka_service.env.get("KAFKA_BROKER", ""), {})
+    for marker in request.node.iter_markers("broker_feature"):
+        for feature in marker.args:
+            if feature in missing:
+                pytest.skip(f"{kafka_service.env['KAFKA_BROKER']} broker: {missing[feature]}")
+
+
+@pytest.fixture(scope="session")
+def kafka_config(kafka_service: Endpoint) -> KafkaConfig:
+    return KafkaConfig.from_env(kafka_service.env)
+
+
+@pytest.fixture(scope="session")
+def admin(kafka_config: KafkaConfig) -> TopicAdmin:
+    return TopicAdmin(kafka_config)
+
+
+@pytest.fixture
+def make_topic(
+    admin: TopicAdmin, unique_name: Callable[[str], str], cleanup: Callable[..., None]
+) -> Callable[..., str]:
+    def make(partitions: int = 1, **config: str) -> str:
+        name = unique_name("topic")
+        cleanup(admin.delete_topic, name)
+        admin.create_topic(name, partitions=partitions, config={k.replace("_", "."): v for k, v in config.items()})
+        return name
+
+    return make
+
+
+@pytest.fixture
+def topic(make_topic: Callable[..., str]) -> str:
+    return make_topic()
+
+
+@pytest.fixture
+def group(unique_name: Callable[[str], str]) -> str:
+    return unique_name("group")
+
+
+@pytest.fixture
+def consumers(cleanup: Callable[..., None]) -> Iterator[Callable[[StreamConsumer], StreamConsumer]]:
+    """Register consumers so that each is closed (leaving its group) even when the test fails."""
+    opened: list[StreamConsumer] = []
+
+    def track(consumer: StreamConsumer) -> StreamConsumer:
+        opened.append(consumer)
+        return consumer
+
+    yield track
+    for consumer in opened:
+        with contextlib.suppress(RuntimeError):  # closed by the test already
+            consumer.close()
+
+
+def drain(poll: Callable[[], list[T]], want: int, timeout: float = 30.0) -> list[T]:
+    """Poll until `want` items arrived or `timeout` passed (a group join alone can take a second)."""
+    import time
+
+    got: list[T] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        got.extend(poll())
+    return got
