@@ -212,3 +212,36 @@ class KafkaConfig:
         if self.ssl_ca_location:
             settings["ssl.ca.location"] = self.ssl_ca_location
         return settings
+
+
+@dataclass(frozen=True)
+class S3Config:
+    endpoint_url: str | None = None  # None: AWS itself
+    access_key: str | None = None
+    secret_key: str | None = None
+    region: str = "us-east-1"
+    timeout: float = 30.0
+    retries: int = 3
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"S3Config(endpoint_url={self.endpoint_url!r}, region={self.region!r})"
+
+    @property
+    def address(self) -> str:
+        return self.endpoint_url or f"s3.{self.region}.amazonaws.com"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Config:
+        """S3_ENDPOINT_URL (unset: AWS), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION."""
+        env = _env(env)
+        endpoint = env.get("S3_ENDPOINT_URL") or None
+        if endpoint and "://" not in endpoint:
+            raise InvalidInputError(f"S3_ENDPOINT_URL={endpoint!r} needs a scheme, e.g. http://127.0.0.1:8333")
+        return cls(
+            endpoint_url=endpoint,
+            access_key=env.get("AWS_ACCESS_KEY_ID") or None,
+            secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            region=env.get("AWS_DEFAULT_REGION") or env.get("AWS_REGION") or "us-east-1",
+            timeout=env_number(env, "S3_TIMEOUT", 30.0, minimum=0.001),
+            retries=env_int(env, "S3_RETRIES", 3),
+        )

@@ -69,6 +69,10 @@ class UnsupportedOperationError(VectorStackError):
     """The server does not implement this call (e.g. Milvus Lite lacks some of real Milvus' calls)."""
 
 
+class PermissionDeniedError(VectorStackError):
+    """The credentials are valid but do not allow this operation."""
+
+
 class CollectionNotLoadedError(VectorStackError):
     def __init__(self, name: str) -> None:
         super().__init__(f"collection {name!r} is not loaded into memory; call VectorStore.load({name!r}) first")

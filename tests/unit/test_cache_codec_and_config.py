@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vectorstack.cache.codec import decode_array, encode_array
+from vectorstack.arrays import decode_array, encode_array
 from vectorstack.cache.connection import check_ttl
 from vectorstack.config import RedisConfig
 from vectorstack.errors import CorruptValueError, InvalidInputError

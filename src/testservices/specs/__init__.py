@@ -9,8 +9,9 @@ from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
 from testservices.specs.kafka import KafkaSpec
 from testservices.specs.milvus import MilvusSpec
 from testservices.specs.redis import RedisSpec
+from testservices.specs.s3 import S3Spec
 
-SPECS: dict[str, ServiceSpec] = {spec.name: spec for spec in (RedisSpec(), MilvusSpec(), KafkaSpec())}
+SPECS: dict[str, ServiceSpec] = {spec.name: spec for spec in (RedisSpec(), MilvusSpec(), KafkaSpec(), S3Spec())}
 
 __all__ = ["SPECS", "LaunchContext", "LaunchPlan", "ServiceSpec", "get_spec", "resolve"]
 

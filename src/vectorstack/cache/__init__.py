@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from vectorstack.cache.codec import decode_array, encode_array
+from vectorstack.arrays import decode_array, encode_array
 from vectorstack.cache.connection import connect, translated
 from vectorstack.cache.coordination import DistributedLock, RateDecision, RateLimiter
 from vectorstack.cache.messaging import Event, EventBus, StreamEntry, StreamQueue, Subscription

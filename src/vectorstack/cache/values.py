@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 import redis
-from vectorstack.cache.codec import decode_array, encode_array
+from vectorstack.arrays import decode_array, encode_array
 from vectorstack.cache.connection import check_key, check_ttl, translated
 from vectorstack.config import RedisConfig
 from vectorstack.errors import DimensionMismatchError, InvalidInputError, ValueTooLargeError

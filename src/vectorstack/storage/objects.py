@@ -1,0 +1,333 @@
+"""`ObjectStore`: buckets and objects on any S3 API, with checksums verified on every download.
+
+Each upload records the SHA-256 of its bytes as object metadata (`vs-sha256`); downloads recompute it and
+refuse damaged data. Large transfers go multipart above a threshold, with parts moved in parallel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import boto3
+import numpy.typing as npt
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+
+from vectorstack.arrays import decode_array, encode_array
+from vectorstack.config import S3Config
+from vectorstack.errors import AlreadyExistsError, CorruptValueError, InvalidInputError, NotFoundError
+from vectorstack.storage.errors import translate
+
+T = TypeVar("T")
+CHECKSUM_KEY = "vs-sha256"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str = ""
+    version_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    id: str
+    prefix: str
+    expire_days: int | None = None
+    abort_incomplete_uploads_days: int | None = None
+
+
+@dataclass
+class DeleteReport:
+    deleted: int = 0
+    failed: list[tuple[str, str]] | None = None
+
+
+def sha256_of(stream: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(MiB), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+class ObjectStore:
+    def __init__(
+        self,
+        config: S3Config | None = None,
+        *,
+        multipart_threshold: int = 16 * MiB,
+        part_size: int = 16 * MiB,
+        max_concurrency: int = 4,
+    ) -> None:
+        if part_size < 5 * MiB:
+            raise InvalidInputError("S3 parts must be at least 5 MiB")
+        self.config = config or S3Config.from_env()
+        cfg = self.config
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=cfg.endpoint_url,
+            aws_access_key_id=cfg.access_key,
+            aws_secret_access_key=cfg.secret_key,
+            region_name=cfg.region,
+            config=Config(
+                connect_timeout=cfg.timeout,
+                read_timeout=cfg.timeout,
+                retries={"max_attempts": cfg.retries, "mode": "standard"},
+                s3={"addressing_style": "path"},
+                max_pool_connections=max(10, max_concurrency * 2),
+            ),
+        )
+        self.transfer = TransferConfig(
+            multipart_threshold=multipart_threshold, multipart_chunksize=part_size, max_concurrency=max_concurrency
+        )
+
+    def _call(self, operation: str, fn: Callable[[], T], bucket: str = "", key: str = "") -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            raise translate(
+                exc, operation, address=self.config.address, timeout=self.config.timeout, bucket=bucket, key=key
+            ) from exc
+
+    # -- buckets ----------------------------------------------------------------------------------------
+    def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> bool:
+        if self.bucket_exists(bucket):
+            if exist_ok:
+                return False
+            # AWS answers 200 to its owner re-creating a bucket in us-east-1: decide here, alike everywhere.
+            raise AlreadyExistsError(f"bucket {bucket!r} exists already; pass exist_ok=True to accept it")
+        self._call("create_bucket", lambda: self.client.create_bucket(Bucket=bucket), bucket)
+        return True
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._call("head_bucket", lambda: self.client.head_bucket(Bucket=bucket), bucket)
+        except NotFoundError:
+            return False
+        return True
+
+    def list_buckets(self) -> list[str]:
+        answer = self._call("list_buckets", self.client.list_buckets)
+        return sorted(b["Name"] for b in answer.get("Buckets", []))
+
+    def delete_bucket(self, bucket: str, *, force: bool = False) -> None:
+        """Delete an empty bucket; `force` first deletes every object, version and unfinished upload."""
+        if force:
+            self.abort_incomplete_uploads(bucket)
+            self.delete_many(bucket, list(self._all_versions(bucket)))
+        self._call("delete_bucket", lambda: self.client.delete_bucket(Bucket=bucket), bucket)
+
+    # -- objects ----------------------------------------------------------------------------------------
+    def put_bytes(self, bucket: str, key: str, data: bytes, *, metadata: dict[str, str] | None = None) -> ObjectInfo:
+        return self.upload_stream(bucket, key, io.BytesIO(data), metadata=metadata)
+
+    def get_bytes(self, bucket: str, key: str, *, version_id: str | None = None) -> bytes:
+        sink = io.BytesIO()
+        self.download_stream(bucket, key, sink, version_id=version_id)
+        return sink.getvalue()
+
+    def upload_stream(
+        self, bucket: str, key: str, stream: IO[bytes], *, metadata: dict[str, str] | None = None
+    ) -> ObjectInfo:
+        """Upload from a seekable stream (read twice: once for the checksum, once to send)."""
+        if not stream.seekable():
+            stream = io.BytesIO(stream.read())
+        start = stream.tell()
+        checksum = sha256_of(stream)
+        stream.seek(start)
+        extra = {"Metadata": {**(metadata or {}), CHECKSUM_KEY: checksum}}
+        self._call(
+            "upload",
+            lambda: self.client.upload_fileobj(stream, bucket, key, ExtraArgs=extra, Config=self.transfer),
+            bucket,
+            key,
+        )
+        return self.head(bucket, key)
+
+    def upload_file(
+        self, bucket: str, key: str, path: str | Path, *, metadata: dict[str, str] | None = None
+    ) -> ObjectInfo:
+        with Path(path).open("rb") as handle:
+            return self.upload_stream(bucket, key, handle, metadata=metadata)
+
+    def download_stream(self, bucket: str, key: str, sink: IO[bytes], *, version_id: str | None = None) -> int:
+        """Download into `sink` and verify the checksum recorded at upload; returns the byte count."""
+        head = self._head_raw(bucket, key, version_id)
+        expected = head.get("Metadata", {}).get(CHECKSUM_KEY)
+        digest = hashlib.sha256()
+        size = 0
+        extra = {"VersionId": version_id} if version_id else {}
+        body = self._call(
+            "download", lambda: self.client.get_object(Bucket=bucket, Key=key, **extra)["Body"], bucket, key
+        )
+        for block in body.iter_chunks(MiB):
+            digest.update(block)
+            sink.write(block)
+            size += len(block)
+        if expected and digest.hexdigest() != expected:
+            raise CorruptValueError(
+                f"object {bucket}/{key} fails its checksum: stored sha256 {expected[:12]}..., "
+                f"downloaded {digest.hexdigest()[:12]}... ({size} bytes); the data is damaged"
+            )
+        return size
+
+    def download_file(self, bucket: str, key: str, path: str | Path) -> int:
+        target = Path(path)
+        partial = target.with_name(target.name + ".part")
+        try:
+            with partial.open("wb") as handle:
+                size = self.download_stream(bucket, key, handle)
+            partial.replace(target)  # never leave a damaged file under the real name
+        finally:
+            partial.unlink(missing_ok=True)
+        return size
+
+    def put_array(self, bucket: str, key: str, array: npt.NDArray[Any]) -> ObjectInfo:
+        return self.put_bytes(bucket, key, encode_array(array))
+
+    def get_array(self, bucket: str, key: str) -> npt.NDArray[Any]:
+        return decode_array(self.get_bytes(bucket, key))
+
+    def _head_raw(self, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any]:
+        extra = {"VersionId": version_id} if version_id else {}
+        return dict(self._call("head", lambda: self.client.head_object(Bucket=bucket, Key=key, **extra), bucket, key))
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        raw = self._head_raw(bucket, key)
+        return ObjectInfo(key, int(raw["ContentLength"]), str(raw.get("ETag", "")).strip('"'), raw.get("VersionId"))
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self._head_raw(bucket, key)
+        except NotFoundError:
+            return False
+        return True
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]:
+        return list(self.iter_objects(bucket, prefix))
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call("list", lambda: list(paginator.paginate(Bucket=bucket, Prefix=prefix)), bucket)
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield ObjectInfo(item["Key"], int(item["Size"]), str(item.get("ETag", "")).strip('"'))
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._call("delete", lambda: self.client.delete_object(Bucket=bucket, Key=key), bucket, key)
+
+    def delete_many(self, bucket: str, keys: Iterable[str | tuple[str, str]]) -> DeleteReport:
+        """Delete in batches of 1000 (the S3 limit); report exactly which keys failed."""
+        report = DeleteReport(failed=[])
+        batch: list[dict[str, str]] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            answer = self._call(
+                "delete_many",
+                lambda: self.client.delete_objects(Bucket=bucket, Delete={"Objects": list(batch), "Quiet": False}),
+                bucket,
+            )
+            report.deleted += len(answer.get("Deleted", []))
+            assert report.failed is not None
+            report.failed.extend((e["Key"], f"{e.get('Code')}: {e.get('Message')}") for e in answer.get("Errors", []))
+            batch.clear()
+
+        for item in keys:
+            key, version = (item, None) if isinstance(item, str) else item
+            batch.append({"Key": key, **({"VersionId": version} if version else {})})
+            if len(batch) == 1000:
+                flush()
+        flush()
+        return report
+
+    # -- versions, lifecycle, links, uploads ------------------------------------------------------------
+    def enable_versioning(self, bucket: str) -> None:
+        self._call(
+            "versioning",
+            lambda: self.client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}),
+            bucket,
+        )
+
+    def versions(self, bucket: str, key: str) -> list[str]:
+        """Version ids of `key`, newest first."""
+        answer = self._call("versions", lambda: self.client.list_object_versions(Bucket=bucket, Prefix=key), bucket)
+        found = [v for v in answer.get("Versions", []) if v["Key"] == key]
+        return [v["VersionId"] for v in sorted(found, key=lambda v: v["LastModified"], reverse=True)]
+
+    def _all_versions(self, bucket: str) -> Iterator[tuple[str, str]]:
+        paginator = self.client.get_paginator("list_object_versions")
+        for page in self._call("versions", lambda: list(paginator.paginate(Bucket=bucket)), bucket):
+            for item in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                yield item["Key"], item["VersionId"]
+
+    def set_lifecycle(self, bucket: str, rules: Iterable[LifecycleRule]) -> None:
+        wire = []
+        for rule in rules:
+            entry: dict[str, Any] = {"ID": rule.id, "Status": "Enabled", "Filter": {"Prefix": rule.prefix}}
+            if rule.expire_days:
+                entry["Expiration"] = {"Days": rule.expire_days}
+            if rule.abort_incomplete_uploads_days:
+                entry["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": rule.abort_incomplete_uploads_days}
+            wire.append(entry)
+        if not wire:
+            raise InvalidInputError("give at least one lifecycle rule")
+        self._call(
+            "lifecycle",
+            lambda: self.client.put_bucket_lifecycle_configuration(
+                Bucket=bucket, LifecycleConfiguration={"Rules": wire}
+            ),
+            bucket,
+        )
+
+    def lifecycle(self, bucket: str) -> list[LifecycleRule]:
+        answer = self._call("lifecycle", lambda: self.client.get_bucket_lifecycle_configuration(Bucket=bucket), bucket)
+        return [
+            LifecycleRule(
+                r["ID"],
+                r.get("Filter", {}).get("Prefix", ""),
+                r.get("Expiration", {}).get("Days"),
+                r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation"),
+            )
+            for r in answer.get("Rules", [])
+        ]
+
+    def presigned_url(self, bucket: str, key: str, *, expires: int = 3600, method: str = "get") -> str:
+        if method not in ("get", "put"):
+            raise InvalidInputError("presigned URLs are for `get` or `put`")
+        return str(
+            self._call(
+                "presign",
+                lambda: self.client.generate_presigned_url(
+                    f"{method}_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires
+                ),
+                bucket,
+                key,
+            )
+        )
+
+    def incomplete_uploads(self, bucket: str, prefix: str = "") -> list[tuple[str, str]]:
+        answer = self._call("uploads", lambda: self.client.list_multipart_uploads(Bucket=bucket, Prefix=prefix), bucket)
+        return [(u["Key"], u["UploadId"]) for u in answer.get("Uploads", [])]
+
+    def abort_incomplete_uploads(self, bucket: str, prefix: str = "") -> int:
+        """Free the parts of interrupted multipart uploads (they cost storage and are invisible)."""
+        pending = self.incomplete_uploads(bucket, prefix)
+        for key, upload_id in pending:
+            self._call(
+                "abort",
+                lambda k=key, u=upload_id: self.client.abort_multipart_upload(  # type: ignore[misc]
+                    Bucket=bucket, Key=k, UploadId=u
+                ),
+                bucket,
+                key,
+            )
+        return len(pending)
