@@ -37,15 +37,17 @@ class Suite:
 
 SUITES = {
     "kafka": Suite(extras=("kafka",), services=("kafka",)),
+    "storage": Suite(extras=("storage", "milvus"), services=("s3", "milvus")),
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
 }
 # The library extra that talks to each service (the harness's readiness checks use it too).
-CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus", "kafka": "kafka"}
+CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus", "kafka": "kafka", "s3": "storage"}
 # Wheels that ship the server programs the `local` backend runs (see pyproject's *-server extras).
 SERVER_EXTRAS = {
     "redis": "redis-server",
     "kafka": "kafka-server",
+    "s3": "s3-server",
     "milvus": "milvus-lite" if os.environ.get("TESTSERVICES_MILVUS") == "lite" else "milvus-server",
 }
 
@@ -129,6 +131,12 @@ def kafka(session: nox.Session) -> None:
 def milvus(session: nox.Session) -> None:
     """Milvus suite on a real embedded Milvus (TESTSERVICES_MILVUS=lite: Milvus Lite): the main job."""
     run_suite(session, "milvus")
+
+
+@nox.session(tags=["tests"])
+def storage(session: nox.Session) -> None:
+    """Storage suite on a real S3 server (SeaweedFS), with Milvus for the backup/restore tests."""
+    run_suite(session, "storage")
 
 
 @nox.session(tags=["tests"])

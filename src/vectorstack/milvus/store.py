@@ -7,7 +7,7 @@ how the tests drive 16 concurrent clients. Driver errors become the library's ow
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ from vectorstack.milvus.schema import (
     check_name,
 )
 
-_TYPES = {
+FIELD_TYPES = {
     "int64": DataType.INT64,
     "int32": DataType.INT32,
     "int16": DataType.INT16,
@@ -114,7 +114,7 @@ class VectorStore(MilvusConnection):
         milvus_schema.add_field(schema.vector_field, DataType.FLOAT_VECTOR, dim=schema.dimension)
         for spec in schema.fields:
             extra = {"max_length": spec.max_length} if spec.type == "varchar" else {}
-            milvus_schema.add_field(spec.name, _TYPES[spec.type], description=spec.description, **extra)
+            milvus_schema.add_field(spec.name, FIELD_TYPES[spec.type], description=spec.description, **extra)
         index = index or IndexSpec()
         params = client.prepare_index_params()
         params.add_index(
@@ -364,6 +364,26 @@ class VectorStore(MilvusConnection):
             collection=collection,
         )
         return [dict(row) for row in rows]
+
+    def iterate(
+        self, collection: str, *, batch_size: int = 1000, filter: str = "", output_fields: Sequence[str] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every matching record, in batches: for exports larger than one query may return (16,384)."""
+        iterator = self._call(
+            "iterate",
+            lambda: self._client.query_iterator(
+                collection, batch_size=batch_size, filter=filter, output_fields=list(output_fields or ["*"])
+            ),
+            collection=collection,
+        )
+        try:
+            while True:
+                batch = self._call("iterate", iterator.next, collection=collection)
+                if not batch:
+                    return
+                yield [dict(row) for row in batch]
+        finally:
+            iterator.close()
 
     def count(self, collection: str, *, filter: str = "", consistency: Consistency | None = None) -> int:
         """Exact count of live records (deleted ones excluded), by default with Strong consistency."""

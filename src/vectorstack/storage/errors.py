@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ParamValidationError,
+)
 
 from vectorstack.errors import (
     AlreadyExistsError,
@@ -23,6 +29,8 @@ def translate(
     where = f"{bucket}/{key}" if key else bucket
     if isinstance(exc, EndpointConnectionError):
         return ServiceUnavailableError("s3", address, timeout, exc, "Is the server running? Check S3_ENDPOINT_URL")
+    if isinstance(exc, ParamValidationError):
+        return InvalidInputError(f"{operation} on {where}: {exc}")
     if isinstance(exc, NoCredentialsError):
         return AuthenticationError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if isinstance(exc, ClientError):

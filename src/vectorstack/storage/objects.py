@@ -81,6 +81,7 @@ class ObjectStore:
                 read_timeout=cfg.timeout,
                 retries={"max_attempts": cfg.retries, "mode": "standard"},
                 s3={"addressing_style": "path"},
+                signature_version="s3v4",  # SigV2 presigned PUTs are refused by current servers (and by AWS)
                 max_pool_connections=max(10, max_concurrency * 2),
             ),
         )
@@ -117,8 +118,10 @@ class ObjectStore:
         answer = self._call("list_buckets", self.client.list_buckets)
         return sorted(b["Name"] for b in answer.get("Buckets", []))
 
-    def delete_bucket(self, bucket: str, *, force: bool = False) -> None:
+    def delete_bucket(self, bucket: str, *, force: bool = False, missing_ok: bool = False) -> None:
         """Delete an empty bucket; `force` first deletes every object, version and unfinished upload."""
+        if missing_ok and not self.bucket_exists(bucket):
+            return
         if force:
             self.abort_incomplete_uploads(bucket)
             self.delete_many(bucket, list(self._all_versions(bucket)))
