@@ -92,6 +92,7 @@ class ServiceManager:
                     persistent=self.persistent,
                     started_by=self.run_id,
                     on_spawn=self.registry.save,
+                    dependencies={k: v for dep in spec.depends_on for k, v in endpoints[dep].env.items()},
                 )
                 try:
                     new = self.backend.start(spec, request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ class StartRequest:
     # Called with a provisional record as soon as a process exists, before it is ready: if this run is
     # killed during startup (even with SIGKILL), the record lets the next run's reaper find the process.
     on_spawn: Callable[[ServiceRecord], None] | None = None
+    dependencies: dict[str, str] = field(default_factory=dict)
 
     def record(
         self, spec: ServiceSpec, backend: str, env: dict[str, str], ports: dict[str, int], **details: Any

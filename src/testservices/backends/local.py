@@ -38,7 +38,7 @@ class LocalBackend:
             shutil.rmtree(data_dir, ignore_errors=True)
             data_dir.mkdir(parents=True)
             ports = dict(zip(spec.port_roles, free_ports(len(spec.port_roles)), strict=True))
-            ctx = LaunchContext(self.settings, data_dir, log_path, ports, creds)
+            ctx = LaunchContext(self.settings, data_dir, log_path, ports, creds, dependencies=request.dependencies)
             plan = spec.local_plan(ctx)
             env = {k: v for k, v in os.environ.items() if k not in plan.unset_env}
             env.update(plan.env)
@@ -49,7 +49,7 @@ class LocalBackend:
             except OSError as exc:
                 raise ServiceStartError(spec.name, f"could not run {plan.argv[0]}: {exc}") from exc
             process = ProcessId.of(popen.pid)
-            exported = spec.exports(ctx.host, ports, creds)
+            exported = {**spec.exports(ctx.host, ports, creds), **spec.local_exports(ctx)}
             record = request.record(
                 spec,
                 self.name,

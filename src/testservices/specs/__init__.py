@@ -8,10 +8,24 @@ from testservices.errors import UnknownServiceError
 from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
 from testservices.specs.kafka import KafkaSpec
 from testservices.specs.milvus import MilvusSpec
+from testservices.specs.prometheus import AlertmanagerSpec, PrometheusSpec, PushgatewaySpec
 from testservices.specs.redis import RedisSpec
 from testservices.specs.s3 import S3Spec
+from testservices.specs.smtp import SmtpSpec
 
-SPECS: dict[str, ServiceSpec] = {spec.name: spec for spec in (RedisSpec(), MilvusSpec(), KafkaSpec(), S3Spec())}
+SPECS: dict[str, ServiceSpec] = {
+    spec.name: spec
+    for spec in (
+        RedisSpec(),
+        MilvusSpec(),
+        KafkaSpec(),
+        S3Spec(),
+        SmtpSpec(),
+        PushgatewaySpec(),
+        AlertmanagerSpec(),
+        PrometheusSpec(),
+    )
+}
 
 __all__ = ["SPECS", "LaunchContext", "LaunchPlan", "ServiceSpec", "get_spec", "resolve"]
 

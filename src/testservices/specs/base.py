@@ -26,6 +26,8 @@ class LaunchContext:
     ports: dict[str, int]
     secrets: dict[str, str]
     host: str = "127.0.0.1"
+    # The variables of the services this one depends on (started first), e.g. where to send alerts.
+    dependencies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +77,10 @@ class ServiceSpec(ABC):
     @abstractmethod
     def check_ready(self, env: Mapping[str, str]) -> None:
         """Return when the service answers real requests; raise `NotReady` (or anything) otherwise."""
+
+    def local_exports(self, ctx: LaunchContext) -> dict[str, str]:
+        """Extra variables only a local instance has (e.g. folders a test may write into)."""
+        return {}
 
     def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
         """Variables interpolated into the compose file (credentials chosen per run)."""

@@ -1,0 +1,91 @@
+"""SMTP capture with an HTTP API: MailDev (npm), installed on first use into the harness's cache."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Mapping
+
+from testservices.errors import BinaryNotFoundError
+from testservices.readiness import NotReady
+from testservices.settings import Settings
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+
+MAILDEV = "maildev@3"
+
+
+def find_maildev(settings: Settings) -> str:
+    """A maildev on PATH, else the one in the cache, else install it there with npm (once, ~15 s)."""
+    on_path = shutil.which("maildev")
+    if on_path:
+        return on_path
+    prefix = settings.home / "cache" / "npm"
+    cached = prefix / "node_modules" / ".bin" / "maildev"
+    if cached.is_file():
+        return str(cached)
+    npm = shutil.which("npm")
+    if not npm:
+        raise BinaryNotFoundError(
+            "the SMTP capture needs MailDev: install Node.js and npm, then `npm install -g maildev`"
+        )
+    print(f"testservices: installing {MAILDEV} into {prefix} (once) ...", flush=True)
+    done = subprocess.run(
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", MAILDEV],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0 or not cached.is_file():
+        raise BinaryNotFoundError(f"`npm install {MAILDEV}` failed: {done.stderr.strip()[-500:]}")
+    return str(cached)
+
+
+class SmtpSpec(ServiceSpec):
+    name = "smtp"
+    description = "SMTP capture server with an HTTP API (MailDev)"
+    port_roles = ("main", "web")
+    compose_file = "monitoring.yml"
+    compose_service = "smtp"
+    container_ports = {"main": 1025, "web": 8025}  # noqa: RUF012
+    exported = ("SMTP_HOST", "SMTP_PORT", "MAIL_API_URL")
+    required_external = (("SMTP_HOST",),)
+
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        mails = ctx.data_dir / "mail"
+        mails.mkdir()
+        return LaunchPlan(
+            [
+                find_maildev(ctx.settings),
+                "-s",
+                str(ctx.ports["main"]),
+                "-w",
+                str(ctx.ports["web"]),
+                "--ip",
+                ctx.host,
+                "--web-ip",
+                ctx.host,
+                "--mail-directory",
+                str(mails),
+            ]
+        )
+
+    def exports(
+        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+    ) -> dict[str, str]:
+        # MailDev serves /api/email; under Docker the same API comes from MailDev's image too.
+        return {
+            "SMTP_HOST": host,
+            "SMTP_PORT": str(ports["main"]),
+            "MAIL_API_URL": f"http://{host}:{ports['web']}/api/email",
+        }
+
+    def check_ready(self, env: Mapping[str, str]) -> None:
+        health = env["MAIL_API_URL"].rsplit("/", 1)[0] + "/healthz"
+        with urllib.request.urlopen(health, timeout=2) as answer:  # noqa: S310 - loopback URL the harness built
+            if answer.status != 200:
+                raise NotReady(f"{health} answered {answer.status}")
+
+
+__all__ = ["SmtpSpec", "find_maildev"]
