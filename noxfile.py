@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,11 +39,16 @@ class Suite:
 SUITES = {
     "kafka": Suite(extras=("kafka",), services=("kafka",)),
     "storage": Suite(extras=("storage", "milvus"), services=("s3", "milvus")),
+    "monitoring": Suite(extras=("monitoring", "redis"), services=("prometheus", "redis")),
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
 }
+# Programs the local backend takes from Debian, by service (no wheel ships them).
+DEBIAN_PACKAGES = {
+    "prometheus": ("prometheus", "prometheus-pushgateway", "prometheus-alertmanager"),
+}
 # The library extra that talks to each service (the harness's readiness checks use it too).
-CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus", "kafka": "kafka", "s3": "storage"}
+CLIENT_EXTRAS = {"redis": "redis", "milvus": "milvus", "kafka": "kafka", "s3": "storage", "prometheus": "monitoring"}
 # Wheels that ship the server programs the `local` backend runs (see pyproject's *-server extras).
 SERVER_EXTRAS = {
     "redis": "redis-server",
@@ -104,8 +110,29 @@ def services_up(session: nox.Session, services: tuple[str, ...], env: dict[str, 
             session.run("python", "-m", "testservices", "down", "--run-id", env["TESTSERVICES_RUN_ID"], env=env)
 
 
+def install_debian_packages(session: nox.Session, services: tuple[str, ...]) -> None:
+    """Install the Debian programs the local backend needs, when missing; say how when we cannot."""
+    wanted = [pkg for name in services if BACKEND == "local" for pkg in DEBIAN_PACKAGES.get(name, ())]
+    missing = [pkg for pkg in wanted if not shutil.which(pkg)]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        session.error(
+            f"missing programs: {' '.join(missing)}; install them with `sudo apt-get install {' '.join(missing)}`"
+        )
+    # policy-rc.d keeps the packages from starting system-wide daemons: the harness runs its own.
+    policy = Path("/usr/sbin/policy-rc.d")
+    if not policy.exists():
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env)
+
+
 def run_suite(session: nox.Session, name: str) -> None:
     suite = SUITES[name]
+    install_debian_packages(session, suite.services)
     install(session, *suite.extras, "test", *server_extras(suite.services))
     REPORTS.mkdir(exist_ok=True)
     env = test_env(session)
@@ -137,6 +164,12 @@ def milvus(session: nox.Session) -> None:
 def storage(session: nox.Session) -> None:
     """Storage suite on a real S3 server (SeaweedFS), with Milvus for the backup/restore tests."""
     run_suite(session, "storage")
+
+
+@nox.session(tags=["tests"])
+def monitoring(session: nox.Session) -> None:
+    """Monitoring suite: metrics scraped and pushed, alerts mailed, dashboard (Prometheus stack, MailDev)."""
+    run_suite(session, "monitoring")
 
 
 @nox.session(tags=["tests"])
@@ -173,5 +206,6 @@ def services(session: nox.Session) -> None:
         session.error("say what to do, e.g. `nox -s services -- up redis` (try `nox -s services -- --help`)")
     named = tuple(arg for arg in session.posargs[1:] if not arg.startswith("-"))
     wanted = named if session.posargs[0] == "up" else ()
+    install_debian_packages(session, wanted)
     install(session, *(CLIENT_EXTRAS[n] for n in wanted if n in CLIENT_EXTRAS), *server_extras(wanted))
     session.run("python", "-m", "testservices", *session.posargs)

@@ -1,0 +1,57 @@
+"""Fixtures for the monitoring suite: the wired Prometheus stack, PromQL and mail helpers."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from testservices.state import Endpoint
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="session")
+def stack(
+    prometheus_service: Endpoint, pushgateway_service: Endpoint, alertmanager_service: Endpoint, smtp_service: Endpoint
+) -> dict[str, str]:
+    """The variables of the whole stack (Prometheus brings the others up first; these reuse them)."""
+    return {**smtp_service.env, **alertmanager_service.env, **pushgateway_service.env, **prometheus_service.env}
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback URLs from the harness
+        return json.loads(answer.read())
+
+
+def promql(prometheus_url: str, query: str) -> list[dict[str, Any]]:
+    answer = get_json(f"{prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': query})}")
+    assert answer["status"] == "success", answer
+    return list(answer["data"]["result"])
+
+
+def reload_prometheus(prometheus_url: str) -> None:
+    request = urllib.request.Request(f"{prometheus_url}/-/reload", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
+def mails(api_url: str) -> list[dict[str, Any]]:
+    return list(get_json(api_url))
+
+
+def eventually(produce: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
+    """Poll until `produce` returns something truthy; fail with the time waited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = produce()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout:g} s", pytrace=False)
+        time.sleep(interval)
