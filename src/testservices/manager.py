@@ -155,7 +155,9 @@ class ServiceManager:
     def stop_run(self, run_id: str | None = None) -> list[ServiceRecord]:
         """Stop what one run started (not what it reused)."""
         wanted = run_id or self.run_id
-        return self.stop(r for r in self.registry.records() if r.started_by == wanted and not r.persistent)
+        mine = [r for r in self.registry.records() if r.started_by == wanted and not r.persistent]
+        # Newest first: a service stops before what it depends on (Prometheus before Alertmanager).
+        return self.stop(sorted(mine, key=lambda r: r.started_at, reverse=True))
 
     def keep_for_debugging(self, run_id: str | None = None) -> list[ServiceRecord]:
         """INTEGRATION_TEST_CLEANUP=false: hand the run's services over to the user instead of stopping them."""
@@ -174,7 +176,11 @@ class ServiceManager:
         wanted = set(names)
         for name in wanted:
             get_spec(name)
-        chosen = [r for r in self.registry.records() if not wanted or r.name in wanted]
+        chosen = sorted(
+            (r for r in self.registry.records() if not wanted or r.name in wanted),
+            key=lambda r: r.started_at,
+            reverse=True,
+        )
         busy = [r for r in chosen if not r.persistent and r.owner_alive()]
         return self.stop(r for r in chosen if r not in busy), busy
 
