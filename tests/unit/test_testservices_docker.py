@@ -29,13 +29,14 @@ class FakeDocker:
         self.envs: list[Mapping[str, str]] = []
         self.port_output = port_output
         self.fail_on = fail_on
+        self.ps_output = "ok\n"
 
     def __call__(self, argv: Sequence[str], env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
         self.calls.append(list(argv))
         self.envs.append(env)
         if self.fail_on and self.fail_on in argv:
             return subprocess.CompletedProcess(argv, 1, "", f"{self.fail_on} went wrong")
-        out = self.port_output if "port" in argv else "ok\n"
+        out = self.port_output if "port" in argv else self.ps_output if "ps" in argv else "ok\n"
         return subprocess.CompletedProcess(argv, 0, out, "")
 
 
@@ -60,7 +61,7 @@ def test_start_brings_up_only_the_asked_service_and_reads_its_port(settings: Set
         "docker",
         "compose",
         "--project-name",
-        "vectorstack-fakehttp-abc123",
+        "vectorstack-fakehttp-run-1",
         "--file",
         str(settings.compose_dir / "fakehttp.yml"),
     ]
@@ -69,22 +70,38 @@ def test_start_brings_up_only_the_asked_service_and_reads_its_port(settings: Set
     assert (record.host, record.port, record.compose_project) == (
         "127.0.0.1",
         49153,
-        "vectorstack-fakehttp-abc123",
+        "vectorstack-fakehttp-run-1",
     )
     assert seen == [49153], "readiness is checked on the published port"
     assert fake.envs[1]["PATH"], "compose runs with the user's environment"
 
 
-def test_stop_saves_logs_then_removes_containers_and_volumes(settings: Settings, tmp_path: Path) -> None:
+def test_stop_saves_logs_then_removes_its_container_and_the_empty_project(
+    settings: Settings, tmp_path: Path, fake_spec: HttpSpec
+) -> None:
     fake = FakeDocker()
     backend = DockerBackend(settings, runner=fake)
     record = backend.start(_ready_spec([]), _request(tmp_path))
     fake.calls.clear()
-    backend.stop(HttpSpec(), record)
-    logs, down = fake.calls
+    fake.ps_output = ""  # nothing else runs in the project
+    backend.stop(fake_spec, record)
+    logs, remove, ps, down = fake.calls
     assert logs[-4:] == ["logs", "--no-color", "--timestamps", "web"]
+    assert remove[-5:] == ["rm", "--stop", "--force", "--volumes", "web"]
+    assert ps[-2:] == ["ps", "--quiet"]
     assert down[-3:] == ["down", "--volumes", "--remove-orphans"]
     assert Path(record.log_path).read_text() == "ok\n"
+
+
+def test_stop_keeps_a_project_others_still_run_in(settings: Settings, tmp_path: Path, fake_spec: HttpSpec) -> None:
+    fake = FakeDocker()
+    backend = DockerBackend(settings, runner=fake)
+    record = backend.start(_ready_spec([]), _request(tmp_path))
+    fake.calls.clear()
+    fake.ps_output = "3f2a9c\n"  # the Pushgateway of the same run, say
+    backend.stop(fake_spec, record)
+    assert not [c for c in fake.calls if "down" in c]
+    assert backend.is_running(record)
 
 
 def test_failed_up_keeps_the_logs_and_cleans_up(settings: Settings, tmp_path: Path) -> None:
@@ -92,7 +109,7 @@ def test_failed_up_keeps_the_logs_and_cleans_up(settings: Settings, tmp_path: Pa
     backend = DockerBackend(settings, runner=fake)
     with pytest.raises(ServiceStartError, match=r"(?s)fakehttp did not start.*up went wrong"):
         backend.start(_ready_spec([]), _request(tmp_path))
-    assert [c for c in fake.calls if "down" in c], "a failed start must not leave containers"
+    assert [c for c in fake.calls if "rm" in c and "web" in c], "a failed start must not leave its container"
 
 
 def test_no_engine_gives_a_clear_error(settings: Settings, tmp_path: Path) -> None:

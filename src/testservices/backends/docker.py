@@ -6,6 +6,7 @@ Every compose call goes through `self.run`, so the exact commands can be checked
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +17,7 @@ from testservices.errors import BackendUnavailableError, HarnessError, ServiceSt
 from testservices.processes import tail
 from testservices.readiness import wait_until
 from testservices.settings import Settings
+from testservices.specs import get_spec
 from testservices.specs.base import ServiceSpec
 from testservices.state import ServiceRecord
 
@@ -81,7 +83,11 @@ class DockerBackend:
 
     def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
         self.check_engine()
-        project = f"vectorstack-{spec.name}-{request.instance}"
+        # One project per compose file and run: services of one file (Prometheus and the Pushgateway it
+        # scrapes) share its network, as `depends_on` expects, and a second run never touches the first's.
+        stem = Path(spec.compose_file).stem
+        run = re.sub(r"[^a-z0-9_-]+", "-", request.started_by.lower()).strip("-") or request.instance
+        project = f"vectorstack-{stem}-{run}"
         creds = spec.generate_secrets()
         env = {**os.environ, **spec.compose_env(creds)}
         base = self._base(spec, project)
@@ -101,7 +107,7 @@ class DockerBackend:
                 raise HarnessError(f"container healthy but not answering: {result.last_error}")
         except HarnessError as exc:
             self._save_logs(base, spec, env, log_path)
-            self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, "docker compose down")
+            self._remove(base, spec, env)
             raise ServiceStartError(spec.name, str(exc), tail(log_path), str(log_path)) from exc
         return request.record(
             spec,
@@ -127,7 +133,15 @@ class DockerBackend:
         base = self._base(spec, record.compose_project)
         env = {**os.environ, **record.env}  # the same values the file was interpolated with at start
         self._save_logs(base, spec, env, Path(record.log_path))
-        self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, f"stopping {spec.name}")
+        self._remove(base, spec, env)
+
+    def _remove(self, base: list[str], spec: ServiceSpec, env: Mapping[str, str]) -> None:
+        """Remove this service's container and volumes; the whole project once nothing else runs in it."""
+        self._call(
+            [*base, "rm", "--stop", "--force", "--volumes", spec.compose_service], env, 120, f"stopping {spec.name}"
+        )
+        if not self._call([*base, "ps", "--quiet"], env, 30, "docker compose ps").strip():
+            self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, "docker compose down")
 
     def refresh_log(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         """Write the container's current log into the record's log file, for `logs` and failure reports."""
@@ -136,7 +150,8 @@ class DockerBackend:
         self._save_logs(base, spec, {**os.environ, **record.env}, Path(record.log_path))
 
     def is_running(self, record: ServiceRecord) -> bool:
-        argv = [*compose_command(), "--project-name", record.compose_project, "ps", "--quiet"]
+        service = get_spec(record.name).compose_service
+        argv = [*compose_command(), "--project-name", record.compose_project, "ps", "--quiet", service]
         try:
             return bool(self._call(argv, dict(os.environ), 30, "docker compose ps").strip())
         except HarnessError:
