@@ -135,3 +135,19 @@ def test_redis_exports_and_external_settings() -> None:
     with pytest.raises(ConfigurationError, match=r"needs REDIS_HOST or REDIS_URL"):
         spec.external_env({})
     assert set(SPECS) >= {"redis"}
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("127.0.0.1:9092", ("127.0.0.1", 9092)),
+        ("http://127.0.0.1:19530", ("127.0.0.1", 19530)),
+        ("https://s3.eu-west-1.amazonaws.com", ("s3.eu-west-1.amazonaws.com", 443)),
+        ("http://[::1]:8333/bucket", ("::1", 8333)),
+        ("broker.internal", ("broker.internal", 9092)),
+    ],
+)
+def test_split_address(address: str, expected: tuple[str, int]) -> None:
+    from testservices.specs.base import split_address
+
+    assert split_address(address, 9092) == expected

@@ -16,6 +16,16 @@ from testservices.errors import ConfigurationError
 from testservices.settings import Settings
 
 
+def split_address(address: str, default_port: int) -> tuple[str, int]:
+    """Host and port of `host:port` or a URL (`https://host[:port]/path`); the scheme's port when absent."""
+    scheme, _, rest = address.rpartition("://")
+    hostport = rest.split("/", 1)[0]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return hostport, {"https": 443, "http": 80}.get(scheme, default_port)
+    return host.strip("[]"), int(port)
+
+
 @dataclass
 class LaunchContext:
     """Everything a spec may use to build its local command: a fresh data dir, ports, credentials."""

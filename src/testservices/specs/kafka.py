@@ -17,7 +17,7 @@ from pathlib import Path
 from testservices.errors import BinaryNotFoundError
 from testservices.ports import free_port, is_listening
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
 
 BROKERS = ("noida", "tansu")
 # What each broker lacks, by feature name; tests mark the features they need.
@@ -129,10 +129,9 @@ class KafkaSpec(ServiceSpec):
 
     def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
         env = super().external_env(environ)
-        first = env["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
-        host, _, port = first.rpartition(":")
-        env.setdefault("KAFKA_HOST", host or first)
-        env.setdefault("KAFKA_PORT", port or "9092")
+        host, port = split_address(env["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip(), 9092)
+        env.setdefault("KAFKA_HOST", host)
+        env.setdefault("KAFKA_PORT", str(port))
         env.setdefault("KAFKA_BROKER", "external")
         return env
 

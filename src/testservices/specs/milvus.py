@@ -25,7 +25,7 @@ from testservices.errors import BinaryNotFoundError, ServiceStartError
 from testservices.ports import is_listening
 from testservices.readiness import NotReady
 from testservices.settings import Settings
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
 
 ETCD_FIXED_PORTS = (2379, 2380)
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
@@ -202,9 +202,8 @@ class MilvusSpec(ServiceSpec):
         if "MILVUS_URI" not in env:
             env["MILVUS_URI"] = f"http://{env['MILVUS_HOST']}:{env.get('MILVUS_PORT', '19530')}"
         if "MILVUS_HOST" not in env:
-            hostport = env["MILVUS_URI"].split("://", 1)[-1].split("/", 1)[0]
-            host, _, port = hostport.rpartition(":")
-            env["MILVUS_HOST"], env["MILVUS_PORT"] = (host, port) if host else (hostport, "19530")
+            host, port = split_address(env["MILVUS_URI"], 19530)
+            env["MILVUS_HOST"], env["MILVUS_PORT"] = host, str(port)
         env.setdefault("MILVUS_PORT", "19530")
         env.setdefault("MILVUS_FLAVOR", "external")
         return env

@@ -18,7 +18,7 @@ from pathlib import Path
 from testservices.errors import BinaryNotFoundError
 from testservices.readiness import NotReady
 from testservices.settings import find_project_root
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
 
 PROJECT_RULES = Path("src/vectorstack/monitoring/alert_rules.yml")
 
@@ -56,7 +56,7 @@ class PushgatewaySpec(ServiceSpec):
         return {"PUSHGATEWAY_URL": f"http://{host}:{ports['main']}"}
 
     def main_port(self, env: Mapping[str, str]) -> tuple[str, int]:
-        return _host_port(env["PUSHGATEWAY_URL"])
+        return split_address(env["PUSHGATEWAY_URL"], 9091)
 
     def check_ready(self, env: Mapping[str, str]) -> None:
         get_ready(env["PUSHGATEWAY_URL"] + "/-/ready")
@@ -113,7 +113,7 @@ class AlertmanagerSpec(ServiceSpec):
         return {"ALERTMANAGER_URL": f"http://{host}:{ports['main']}", "ALERT_EMAIL_TO": "oncall@vectorstack.test"}
 
     def main_port(self, env: Mapping[str, str]) -> tuple[str, int]:
-        return _host_port(env["ALERTMANAGER_URL"])
+        return split_address(env["ALERTMANAGER_URL"], 9093)
 
     def check_ready(self, env: Mapping[str, str]) -> None:
         get_ready(env["ALERTMANAGER_URL"] + "/-/ready")
@@ -136,8 +136,8 @@ class PrometheusSpec(ServiceSpec):
         project_rules = find_project_root() / PROJECT_RULES
         if project_rules.is_file():
             shutil.copy(project_rules, rules / "vectorstack.yml")
-        pushgateway = ctx.dependencies["PUSHGATEWAY_URL"].split("://", 1)[1]
-        alertmanager = ctx.dependencies["ALERTMANAGER_URL"].split("://", 1)[1]
+        pushgateway = "{}:{}".format(*split_address(ctx.dependencies["PUSHGATEWAY_URL"], 9091))
+        alertmanager = "{}:{}".format(*split_address(ctx.dependencies["ALERTMANAGER_URL"], 9093))
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(rules / "*.yml")],
@@ -176,13 +176,7 @@ class PrometheusSpec(ServiceSpec):
         }
 
     def main_port(self, env: Mapping[str, str]) -> tuple[str, int]:
-        return _host_port(env["PROMETHEUS_URL"])
+        return split_address(env["PROMETHEUS_URL"], 9090)
 
     def check_ready(self, env: Mapping[str, str]) -> None:
         get_ready(env["PROMETHEUS_URL"] + "/-/ready")
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    hostport = url.split("://", 1)[-1].split("/", 1)[0]
-    host, _, port = hostport.rpartition(":")
-    return host, int(port)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from testservices.errors import BinaryNotFoundError
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
 
 REGION = "us-east-1"
 _PORTS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3_grpc", "admin", "admin_grpc")
@@ -104,10 +104,9 @@ class S3Spec(ServiceSpec):
         env = super().external_env(environ)
         env.setdefault("AWS_DEFAULT_REGION", environ.get("AWS_REGION", REGION))
         endpoint = env.get("S3_ENDPOINT_URL", f"https://s3.{env['AWS_DEFAULT_REGION']}.amazonaws.com")
-        hostport = endpoint.split("://", 1)[-1].split("/", 1)[0]
-        host, _, port = hostport.rpartition(":")
-        env.setdefault("S3_HOST", host or hostport)
-        env.setdefault("S3_PORT", port or ("443" if endpoint.startswith("https") else "80"))
+        host, port = split_address(endpoint, 443)
+        env.setdefault("S3_HOST", host)
+        env.setdefault("S3_PORT", str(port))
         return env
 
     def check_ready(self, env: Mapping[str, str]) -> None:
