@@ -39,7 +39,7 @@ class Suite:
 SUITES = {
     "kafka": Suite(extras=("kafka",), services=("kafka",)),
     "storage": Suite(extras=("storage", "milvus"), services=("s3", "milvus")),
-    "monitoring": Suite(extras=("monitoring", "redis"), services=("prometheus", "redis")),
+    "monitoring": Suite(extras=("monitoring", "redis", "milvus"), services=("prometheus", "redis", "milvus")),
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
 }

@@ -7,14 +7,16 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 
 from testservices.ports import free_port
 from testservices.state import Endpoint
 from vectorstack.cache import RedisCache
-from vectorstack.config import RedisConfig
+from vectorstack.config import MilvusConfig, RedisConfig
 from vectorstack.errors import InvalidInputError, ServiceUnavailableError
+from vectorstack.milvus import CollectionSchema, VectorStore
 from vectorstack.monitoring import Metrics
 
 from .conftest import eventually, promql
@@ -166,3 +168,28 @@ def test_exporter_serves_the_text_format(exporter: tuple[Metrics, str]) -> None:
         server.shutdown()
     assert 'vectorstack_operation_seconds_bucket{le="0.005",operation="upload",service="s3"}' in text
     assert "process_cpu_seconds_total" in text
+
+
+def test_real_milvus_operations_are_measured(
+    stack: dict[str, str], exporter: tuple[Metrics, str], milvus_service: Endpoint, unique_name: Callable[[str], str]
+) -> None:
+    metrics, test_id = exporter
+    name = unique_name("mon")
+    with VectorStore(MilvusConfig.from_env(milvus_service.env)) as store:
+        try:
+            store.create_collection(name, CollectionSchema(dimension=8, metric="L2"))
+            vectors = np.random.default_rng(1).random((200, 8)).astype(np.float32)
+            with metrics.track("milvus", "insert", records=200):
+                store.insert(name, [{"id": i, "vector": vectors[i]} for i in range(200)])
+            for i in range(20):
+                with metrics.track("milvus", "search"):
+                    assert store.search(name, vectors[[i]], limit=1)[0][0].id == i
+        finally:
+            store.drop_collection(name)
+    query = f'sum by (operation) (vectorstack_operation_seconds_count{{test_id="{test_id}",service="milvus"}})'
+    counts = eventually(
+        lambda: {r["metric"]["operation"]: float(r["value"][1]) for r in promql(stack["PROMETHEUS_URL"], query)} or None
+    )
+    assert counts == {"insert": 1.0, "search": 20.0}
+    inserted = promql(stack["PROMETHEUS_URL"], f'vectorstack_records_total{{test_id="{test_id}",service="milvus"}}')
+    assert float(inserted[0]["value"][1]) == 200
