@@ -45,6 +45,20 @@ def mails(api_url: str) -> list[dict[str, Any]]:
     return list(get_json(api_url))
 
 
+def series_values(prometheus_url: str, query: str, label: str) -> dict[str, float]:
+    return {r["metric"][label]: float(r["value"][1]) for r in promql(prometheus_url, query)}
+
+
+def until_equal(produce: Callable[[], T], expected: T, timeout: float = 30.0) -> T:
+    """Poll until `produce()` equals `expected` (a scrape may land between two increments); fail with the last."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = produce()
+        if value == expected or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
+
+
 def eventually(produce: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
     """Poll until `produce` returns something truthy; fail with the time waited."""
     deadline = time.monotonic() + timeout

@@ -19,7 +19,7 @@ from vectorstack.errors import InvalidInputError, ServiceUnavailableError
 from vectorstack.milvus import CollectionSchema, VectorStore
 from vectorstack.monitoring import Metrics
 
-from .conftest import eventually, promql
+from .conftest import eventually, promql, series_values, until_equal
 
 pytestmark = [pytest.mark.integration, pytest.mark.monitoring]
 
@@ -49,10 +49,8 @@ def test_operation_metrics_are_scraped_by_prometheus(stack: dict[str, str], expo
     with pytest.raises(ValueError, match="boom"), metrics.track("milvus", "insert"):
         raise ValueError("boom")
     query = f'sum by (outcome) (vectorstack_operations_total{{test_id="{test_id}"}})'
-    result = eventually(
-        lambda: {r["metric"]["outcome"]: float(r["value"][1]) for r in promql(stack["PROMETHEUS_URL"], query)} or None
-    )
-    assert result == {"ok": 3.0, "error": 1.0}
+    expected = {"ok": 3.0, "error": 1.0}
+    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "outcome"), expected) == expected
     errors = eventually(lambda: promql(stack["PROMETHEUS_URL"], f'vectorstack_errors_total{{test_id="{test_id}"}}'))
     assert errors[0]["metric"]["kind"] == "ValueError"
     records = promql(stack["PROMETHEUS_URL"], f'vectorstack_records_total{{test_id="{test_id}"}}')
@@ -77,10 +75,8 @@ def test_custom_metrics_with_labels(stack: dict[str, str], exporter: tuple[Metri
     searches.labels("globex").inc(2)
     assert metrics.counter("vectorstack_custom_searches", "again") is searches, "asking twice gives the same metric"
     query = f'vectorstack_custom_searches_total{{test_id="{test_id}"}}'
-    result = eventually(
-        lambda: {r["metric"]["tenant"]: float(r["value"][1]) for r in promql(stack["PROMETHEUS_URL"], query)} or None
-    )
-    assert result == {"acme": 5.0, "globex": 2.0}
+    expected = {"acme": 5.0, "globex": 2.0}
+    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "tenant"), expected) == expected
 
 
 def test_pushed_metrics_are_queryable_then_deleted(stack: dict[str, str], unique_name: Callable[[str], str]) -> None:
@@ -121,10 +117,8 @@ def test_real_redis_operations_are_measured(
                 assert cache.kv.get_text(f"k{i}") == "v"
         cache.clear()
     query = f'sum by (operation) (vectorstack_operation_seconds_count{{test_id="{test_id}",service="redis"}})'
-    counts = eventually(
-        lambda: {r["metric"]["operation"]: float(r["value"][1]) for r in promql(stack["PROMETHEUS_URL"], query)} or None
-    )
-    assert counts == {"set": 50.0, "get": 50.0}
+    expected = {"set": 50.0, "get": 50.0}
+    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"), expected) == expected
     selector = f'{{test_id="{test_id}"}}'
     mean_query = (
         f"sum(vectorstack_operation_seconds_sum{selector}) / sum(vectorstack_operation_seconds_count{selector})"
@@ -187,9 +181,7 @@ def test_real_milvus_operations_are_measured(
         finally:
             store.drop_collection(name)
     query = f'sum by (operation) (vectorstack_operation_seconds_count{{test_id="{test_id}",service="milvus"}})'
-    counts = eventually(
-        lambda: {r["metric"]["operation"]: float(r["value"][1]) for r in promql(stack["PROMETHEUS_URL"], query)} or None
-    )
-    assert counts == {"insert": 1.0, "search": 20.0}
+    expected = {"insert": 1.0, "search": 20.0}
+    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"), expected) == expected
     inserted = promql(stack["PROMETHEUS_URL"], f'vectorstack_records_total{{test_id="{test_id}",service="milvus"}}')
     assert float(inserted[0]["value"][1]) == 200
