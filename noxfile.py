@@ -37,8 +37,8 @@ class Suite:
 
 
 SUITES = {
-    "kafka": Suite(extras=("kafka",), services=("kafka",)),
-    "storage": Suite(extras=("storage", "milvus"), services=("s3", "milvus")),
+    "kafka": Suite(extras=("kafka", "monitoring"), services=("kafka",)),
+    "storage": Suite(extras=("storage", "milvus", "monitoring"), services=("s3", "milvus")),
     "monitoring": Suite(extras=("monitoring", "redis", "milvus"), services=("prometheus", "redis", "milvus")),
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
@@ -98,9 +98,12 @@ def test_env(session: nox.Session) -> dict[str, str]:
 @contextlib.contextmanager
 def services_up(session: nox.Session, services: tuple[str, ...], env: dict[str, str]) -> Iterator[None]:
     """Start (or reuse) the services, and stop what was started whatever happens to the tests."""
-    session.run("python", "-m", "testservices", "up", "--owner-pid", env["TESTSERVICES_OWNER_PID"], *services, env=env)
     failed = True
     try:
+        # Inside the try: if one service fails to start, the ones started before it are stopped too.
+        session.run(
+            "python", "-m", "testservices", "up", "--owner-pid", env["TESTSERVICES_OWNER_PID"], *services, env=env
+        )
         yield
         failed = False
     finally:

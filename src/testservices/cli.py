@@ -110,7 +110,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         # without one they are the user's, kept until `down`.
         owned = args.owner_pid is not None or bool(os.environ.get("TESTSERVICES_OWNER_PID"))
         manager = _manager(args, persistent=not owned)
-        endpoints = manager.ensure(_names(args.services))
+        try:
+            endpoints = manager.ensure(_names(args.services))
+        except BaseException:
+            # Half a stack is no use: stop what this command started before it failed or was interrupted.
+            started = [r for r in manager.records() if r.started_by == manager.run_id]
+            if started and not args.run_id:
+                manager.stop(started)
+            raise
         if args.json:
             print(
                 json.dumps(

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from vectorstack.config import KafkaConfig
+from vectorstack.monitoring import Metrics
 from vectorstack.streaming import StreamConsumer, StreamProducer, VectorRecord
 
 from .conftest import drain
@@ -122,3 +123,18 @@ def test_idempotence_is_on_by_default(kafka_config: KafkaConfig, topic: str) -> 
     assert producer.settings["enable.idempotence"] is True
     assert producer.settings["compression.type"] == "zstd"
     assert producer.send_messages(topic, [(b"a", b"1", None)]).delivered == 1
+
+
+def test_producer_and_consumer_report_their_metrics(
+    kafka_config: KafkaConfig, topic: str, group: str, consumers: Callable[[StreamConsumer], StreamConsumer]
+) -> None:
+    metrics = Metrics(system=False)
+    with StreamProducer(kafka_config, metrics=metrics) as producer:
+        producer.send_messages(topic, [(b"k", b"v", None)] * 25)
+    consumer = consumers(StreamConsumer([topic], group, kafka_config, metrics=metrics))
+    assert len(drain(consumer.poll, 25)) == 25
+    sample = metrics.registry.get_sample_value
+    assert sample("vectorstack_records_total", {"service": "kafka", "operation": "produce"}) == 25
+    assert sample("vectorstack_records_total", {"service": "kafka", "operation": "poll"}) == 25
+    assert sample("vectorstack_operations_total", {"service": "kafka", "operation": "produce", "outcome": "ok"}) == 1
+    assert (sample("vectorstack_operation_seconds_count", {"service": "kafka", "operation": "poll"}) or 0) >= 1

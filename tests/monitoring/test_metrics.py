@@ -15,7 +15,7 @@ from testservices.ports import free_port
 from testservices.state import Endpoint
 from vectorstack.cache import RedisCache
 from vectorstack.config import MilvusConfig, RedisConfig
-from vectorstack.errors import InvalidInputError, ServiceUnavailableError
+from vectorstack.errors import InvalidFilterError, InvalidInputError, ServiceUnavailableError
 from vectorstack.milvus import CollectionSchema, VectorStore
 from vectorstack.monitoring import Metrics
 
@@ -108,18 +108,19 @@ def test_plain_prometheus_client_push_is_answered_within_30_s(
 def test_real_redis_operations_are_measured(
     stack: dict[str, str], exporter: tuple[Metrics, str], redis_service: Endpoint, unique_name: Callable[[str], str]
 ) -> None:
+    """The cache times every Redis command by itself when given a Metrics: nothing to wrap by hand."""
     metrics, test_id = exporter
-    with RedisCache(RedisConfig.from_env(redis_service.env), namespace=unique_name("mon")) as cache:
+    with RedisCache(RedisConfig.from_env(redis_service.env), namespace=unique_name("mon"), metrics=metrics) as cache:
         for i in range(50):
-            with metrics.track("redis", "set"):
-                cache.kv.set(f"k{i}", "v")
-            with metrics.track("redis", "get"):
-                assert cache.kv.get_text(f"k{i}") == "v"
+            cache.kv.set(f"k{i}", "v")
+            assert cache.kv.get_text(f"k{i}") == "v"
+        cache.vectors.set_many({"a": np.ones(4), "b": np.zeros(4)})
         cache.clear()
-    query = f'sum by (operation) (vectorstack_operation_seconds_count{{test_id="{test_id}",service="redis"}})'
-    expected = {"set": 50.0, "get": 50.0}
+    selector = f'test_id="{test_id}",service="redis",operation=~"set|get|pipeline"'
+    query = f"sum by (operation) (vectorstack_operation_seconds_count{{{selector}}})"
+    expected = {"set": 50.0, "get": 50.0, "pipeline": 1.0}
     assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"), expected) == expected
-    selector = f'{{test_id="{test_id}"}}'
+    selector = f'{{test_id="{test_id}",service="redis"}}'
     mean_query = (
         f"sum(vectorstack_operation_seconds_sum{selector}) / sum(vectorstack_operation_seconds_count{selector})"
     )
@@ -167,21 +168,23 @@ def test_exporter_serves_the_text_format(exporter: tuple[Metrics, str]) -> None:
 def test_real_milvus_operations_are_measured(
     stack: dict[str, str], exporter: tuple[Metrics, str], milvus_service: Endpoint, unique_name: Callable[[str], str]
 ) -> None:
+    """The vector store times every Milvus call by itself when given a Metrics."""
     metrics, test_id = exporter
     name = unique_name("mon")
-    with VectorStore(MilvusConfig.from_env(milvus_service.env)) as store:
+    with VectorStore(MilvusConfig.from_env(milvus_service.env), metrics=metrics) as store:
         try:
             store.create_collection(name, CollectionSchema(dimension=8, metric="L2"))
             vectors = np.random.default_rng(1).random((200, 8)).astype(np.float32)
-            with metrics.track("milvus", "insert", records=200):
-                store.insert(name, [{"id": i, "vector": vectors[i]} for i in range(200)])
+            store.insert(name, [{"id": i, "vector": vectors[i]} for i in range(200)])
             for i in range(20):
-                with metrics.track("milvus", "search"):
-                    assert store.search(name, vectors[[i]], limit=1)[0][0].id == i
+                assert store.search(name, vectors[[i]], limit=1)[0][0].id == i
+            with pytest.raises(InvalidFilterError):
+                store.query(name, "id >>> 3")
         finally:
             store.drop_collection(name)
-    query = f'sum by (operation) (vectorstack_operation_seconds_count{{test_id="{test_id}",service="milvus"}})'
-    expected = {"insert": 1.0, "search": 20.0}
+    selector = f'test_id="{test_id}",service="milvus",operation=~"insert|search|create_collection"'
+    query = f"sum by (operation) (vectorstack_operation_seconds_count{{{selector}}})"
+    expected = {"insert": 1.0, "search": 20.0, "create_collection": 1.0}
     assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"), expected) == expected
-    inserted = promql(stack["PROMETHEUS_URL"], f'vectorstack_records_total{{test_id="{test_id}",service="milvus"}}')
-    assert float(inserted[0]["value"][1]) == 200
+    failed = f'vectorstack_operations_total{{test_id="{test_id}",service="milvus",operation="query",outcome="error"}}'
+    assert float(eventually(lambda: promql(stack["PROMETHEUS_URL"], failed))[0]["value"][1]) == 1.0

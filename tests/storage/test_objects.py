@@ -27,6 +27,7 @@ from vectorstack.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from vectorstack.monitoring import Metrics
 from vectorstack.storage import LifecycleRule, ObjectStore
 from vectorstack.storage.objects import CHECKSUM_KEY
 
@@ -250,3 +251,16 @@ def test_presigned_url_expires(objects: ObjectStore, bucket: str) -> None:
         except urllib.error.HTTPError as error:
             status = error.code
     assert status == 403, "an expired link is refused"
+
+
+def test_operations_are_measured_when_metrics_are_given(s3_config: S3Config, bucket: str) -> None:
+    metrics = Metrics(system=False)
+    store = ObjectStore(s3_config, metrics=metrics)
+    store.put_bytes(bucket, "m", b"1")
+    assert store.get_bytes(bucket, "m") == b"1"
+    with pytest.raises(NotFoundError):
+        store.get_bytes(bucket, "absent")
+    sample = metrics.registry.get_sample_value
+    assert sample("vectorstack_operations_total", {"service": "s3", "operation": "upload", "outcome": "ok"}) == 1
+    assert sample("vectorstack_operations_total", {"service": "s3", "operation": "head", "outcome": "error"}) == 1
+    assert sample("vectorstack_errors_total", {"service": "s3", "kind": "NotFoundError"}) == 1

@@ -99,3 +99,21 @@ def test_up_for_a_session_is_stopped_by_down_with_its_run_id(
     assert main(["down", "--run-id", "session-1"]) == 0
     assert "stopping fakehttp" in capsys.readouterr().err
     assert not is_listening("127.0.0.1", port)
+
+
+def test_a_failed_up_stops_what_it_started(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], fake_spec: HttpSpec
+) -> None:
+    """`up a b` where b cannot start must not leave a running: half a stack is no use to anyone."""
+    from testservices import specs
+
+    broken = HttpSpec(fail=True)
+    broken.name = "brokenhttp"
+    monkeypatch.setitem(specs.SPECS, "brokenhttp", broken)
+    assert main(["up", "fakehttp", "brokenhttp"]) == 2
+    err = capsys.readouterr().err
+    assert "fakehttp ready" in err
+    assert "brokenhttp did not start" in err
+    assert "stopping fakehttp" in err
+    assert main(["status"]) == 0
+    assert "no services recorded" in capsys.readouterr().out

@@ -17,16 +17,22 @@ from vectorstack.cache.messaging import Event, EventBus, StreamEntry, StreamQueu
 from vectorstack.cache.records import MetricsStore, SessionStore
 from vectorstack.cache.values import KeyValueStore, Namespace, VectorCache
 from vectorstack.config import RedisConfig
+from vectorstack.tracking import Tracker
 
 
 class RedisCache:
     """One pool, one namespace, every component. Connecting checks the server at once (PING)."""
 
     def __init__(
-        self, config: RedisConfig | None = None, *, namespace: str = "vectorstack", **vector_options: object
+        self,
+        config: RedisConfig | None = None,
+        *,
+        namespace: str = "vectorstack",
+        metrics: Tracker | None = None,
+        **vector_options: object,
     ) -> None:
         self.config = config or RedisConfig.from_env()
-        self.client = connect(self.config)
+        self.client = connect(self.config, metrics)
         with translated(self.config):
             self.client.ping()
         self.space = Namespace(self.client, self.config, namespace)

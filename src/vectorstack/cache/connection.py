@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import AuthenticationError as RedisAuthError
@@ -15,13 +16,36 @@ from redis.retry import Retry
 import redis
 from vectorstack.config import RedisConfig
 from vectorstack.errors import AuthenticationError, InvalidInputError, ServiceUnavailableError
+from vectorstack.tracking import Tracker, tracked
 
 _AUTH_REPLIES = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password")
 
 
-def connect(config: RedisConfig) -> redis.Redis:
+class TrackedRedis(redis.Redis):
+    """Times every command (by name) and every pipeline in the given metrics."""
+
+    metrics: Tracker | None = None
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        with tracked(self.metrics, "redis", str(args[0]).lower() if args else "command"):
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        pipe = super().pipeline(transaction, shard_hint)
+        metrics = self.metrics
+        run = pipe.execute
+
+        def execute(raise_on_error: bool = True) -> Any:
+            with tracked(metrics, "redis", "pipeline"):
+                return run(raise_on_error)
+
+        pipe.execute = execute  # type: ignore[method-assign]
+        return pipe
+
+
+def connect(config: RedisConfig, metrics: Tracker | None = None) -> redis.Redis:
     """A client whose every call gives up within `config.timeout` (plus `config.retries` quick retries)."""
-    return redis.Redis(
+    client = TrackedRedis(
         host=config.host,
         port=config.port,
         db=config.db,
@@ -35,6 +59,8 @@ def connect(config: RedisConfig) -> redis.Redis:
         retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), config.retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    client.metrics = metrics
+    return client
 
 
 @contextlib.contextmanager

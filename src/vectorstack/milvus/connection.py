@@ -12,6 +12,7 @@ from pymilvus import MilvusClient
 from vectorstack.config import MilvusConfig
 from vectorstack.errors import VectorStackError
 from vectorstack.milvus.errors import is_transient, translate
+from vectorstack.tracking import Tracker, tracked
 
 T = TypeVar("T")
 
@@ -35,8 +36,9 @@ def with_retries(fn: Callable[[], T], attempts: int) -> T:
 class MilvusConnection:
     """Owns one MilvusClient; every driver call goes through `_call`, so errors are always translated."""
 
-    def __init__(self, config: MilvusConfig | None = None) -> None:
+    def __init__(self, config: MilvusConfig | None = None, *, metrics: Tracker | None = None) -> None:
         self.config = config or MilvusConfig.from_env()
+        self.metrics = metrics
         cfg = self.config
         # An alias of our own: pymilvus shares one connection per URI between clients by default, and
         # closing any of them would break the others (seen with concurrent stores in one process).
@@ -67,17 +69,20 @@ class MilvusConnection:
         filter_expr: str | None = None,
         retry: bool = True,
     ) -> T:
-        """Run one driver call; retry transient failures of idempotent calls, translate every error."""
-        try:
-            return with_retries(fn, self.config.retries + 1 if retry else 1)
-        except VectorStackError:
-            raise
-        except Exception as exc:
-            raise translate(
-                exc,
-                operation,
-                address=self.config.address,
-                timeout=self.config.timeout,
-                collection=collection,
-                filter_expr=filter_expr,
-            ) from exc
+        """Run one driver call; retry transient failures of idempotent calls, translate every error.
+
+        Translated inside the tracked block, so metrics count errors by the library's kinds."""
+        with tracked(self.metrics, "milvus", operation):
+            try:
+                return with_retries(fn, self.config.retries + 1 if retry else 1)
+            except VectorStackError:
+                raise
+            except Exception as exc:
+                raise translate(
+                    exc,
+                    operation,
+                    address=self.config.address,
+                    timeout=self.config.timeout,
+                    collection=collection,
+                    filter_expr=filter_expr,
+                ) from exc

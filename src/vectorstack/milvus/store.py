@@ -42,6 +42,7 @@ from vectorstack.milvus.schema import (
     IndexSpec,
     check_name,
 )
+from vectorstack.tracking import Tracker
 
 FIELD_TYPES = {
     "int64": DataType.INT64,
@@ -70,8 +71,9 @@ class VectorStore(MilvusConnection):
         *,
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         consistency: Consistency = "Strong",
+        metrics: Tracker | None = None,
     ) -> None:
-        super().__init__(config)
+        super().__init__(config, metrics=metrics)
         self.max_batch_bytes = max_batch_bytes
         self.consistency = consistency
         self._info: dict[str, CollectionInfo] = {}

@@ -107,6 +107,11 @@ class Metrics:
             self.latency.labels(service, operation).observe(time.perf_counter() - started)
             gauge.dec()
 
+    def count(self, service: str, operation: str, records: int) -> None:
+        """Records handled by an operation whose size is known only afterwards (a poll, a produce)."""
+        if records:
+            self.records.labels(service, operation).inc(records)
+
     def counter(self, name: str, description: str, labels: tuple[str, ...] = ()) -> Counter:
         return cast(Counter, self._custom_metric(Counter, name, description, labels))
 

@@ -22,6 +22,7 @@ from vectorstack.arrays import decode_array, encode_array
 from vectorstack.config import S3Config
 from vectorstack.errors import AlreadyExistsError, CorruptValueError, InvalidInputError, NotFoundError
 from vectorstack.storage.errors import translate
+from vectorstack.tracking import Tracker, tracked
 
 T = TypeVar("T")
 CHECKSUM_KEY = "vs-sha256"
@@ -65,10 +66,12 @@ class ObjectStore:
         multipart_threshold: int = 16 * MiB,
         part_size: int = 16 * MiB,
         max_concurrency: int = 4,
+        metrics: Tracker | None = None,
     ) -> None:
         if part_size < 5 * MiB:
             raise InvalidInputError("S3 parts must be at least 5 MiB")
         self.config = config or S3Config.from_env()
+        self.metrics = metrics
         cfg = self.config
         self.client = boto3.client(
             "s3",
@@ -90,12 +93,14 @@ class ObjectStore:
         )
 
     def _call(self, operation: str, fn: Callable[[], T], bucket: str = "", key: str = "") -> T:
-        try:
-            return fn()
-        except Exception as exc:
-            raise translate(
-                exc, operation, address=self.config.address, timeout=self.config.timeout, bucket=bucket, key=key
-            ) from exc
+        # Translated inside the tracked block, so errors are counted by the library's kinds (NotFoundError...).
+        with tracked(self.metrics, "s3", operation):
+            try:
+                return fn()
+            except Exception as exc:
+                raise translate(
+                    exc, operation, address=self.config.address, timeout=self.config.timeout, bucket=bucket, key=key
+                ) from exc
 
     # -- buckets ----------------------------------------------------------------------------------------
     def create_bucket(self, bucket: str, *, exist_ok: bool = False) -> bool:

@@ -13,6 +13,7 @@ from vectorstack.errors import VectorStackError
 from vectorstack.streaming.codec import DecodeError, Headers, VectorRecord, decode
 from vectorstack.streaming.errors import translate
 from vectorstack.streaming.producer import StreamProducer
+from vectorstack.tracking import Tracker, tracked
 
 HEADER_DLQ_REASON = "vs-dlq-reason"
 HEADER_DLQ_SOURCE = "vs-dlq-source"
@@ -73,8 +74,10 @@ class StreamConsumer:
         on_revoke: Rebalance | None = None,
         from_beginning: bool = True,
         extra: Mapping[str, str | int | float | bool] | None = None,
+        metrics: Tracker | None = None,
     ) -> None:
         self.config = config or KafkaConfig.from_env()
+        self.metrics = metrics
         self.expected_dim = expected_dim
         self.dead_letters = dead_letters
         self.topics = list(topics)
@@ -112,9 +115,12 @@ class StreamConsumer:
         """Raw messages (up to `max_messages`, waiting at most `timeout` s); they count as processed once
         returned, and `commit()` commits them."""
         try:
-            messages: list[Message] = self._consumer.consume(max_messages, timeout)
+            with tracked(self.metrics, "kafka", "poll"):
+                messages: list[Message] = self._consumer.consume(max_messages, timeout)
         except KafkaException as exc:
             raise self._fail(exc, "poll") from exc
+        if self.metrics is not None:
+            self.metrics.count("kafka", "poll", len(messages))
         received = []
         for message in messages:
             error = message.error()

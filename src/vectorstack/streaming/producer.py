@@ -13,6 +13,7 @@ from vectorstack.config import KafkaConfig
 from vectorstack.errors import InvalidInputError, UnknownTopicError, ValueTooLargeError
 from vectorstack.streaming.codec import Headers, VectorRecord, encode
 from vectorstack.streaming.errors import translate
+from vectorstack.tracking import Tracker, tracked
 
 DEFAULT_MAX_MESSAGE_BYTES = 1_000_000  # Kafka's own default for a topic
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -43,10 +44,12 @@ class StreamProducer:
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         delivery_timeout: float | None = None,
         extra: Mapping[str, str | int | float | bool] | None = None,
+        metrics: Tracker | None = None,
     ) -> None:
         if compression not in COMPRESSIONS:
             raise InvalidInputError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
         self.config = config or KafkaConfig.from_env()
+        self.metrics = metrics
         self.max_message_bytes = max_message_bytes
         self.settings: dict[str, str | int | float | bool] = {
             **self.config.client_settings(),
@@ -79,6 +82,15 @@ class StreamProducer:
         self, topic: str, messages: Iterable[OutMessage], *, timestamps: Iterable[int | None] = ()
     ) -> DeliveryReport:
         """Send and wait for every delivery report; nothing is lost silently."""
+        with tracked(self.metrics, "kafka", "produce"):
+            report = self._send(topic, messages, timestamps=timestamps)
+        if self.metrics is not None:
+            self.metrics.count("kafka", "produce", report.delivered)
+        return report
+
+    def _send(
+        self, topic: str, messages: Iterable[OutMessage], *, timestamps: Iterable[int | None] = ()
+    ) -> DeliveryReport:
         self._check_topic(topic)
         report = DeliveryReport()
         stamps = iter(timestamps)
