@@ -74,11 +74,12 @@ class SmtpSpec(ServiceSpec):
     def exports(
         self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
-        # MailDev serves /api/email; under Docker the same API comes from MailDev's image too.
+        # MailDev 3 (npm, local) serves its API under /api; the 2.x image of the docker backend at the root.
+        api = "/api/email" if backend == "local" else "/email"
         return {
             "SMTP_HOST": host,
             "SMTP_PORT": str(ports["main"]),
-            "MAIL_API_URL": f"http://{host}:{ports['web']}/api/email",
+            "MAIL_API_URL": f"http://{host}:{ports['web']}{api}",
         }
 
     def check_ready(self, env: Mapping[str, str]) -> None:
