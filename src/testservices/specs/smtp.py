@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import urllib.request
 from collections.abc import Mapping
+from pathlib import Path
 
 from testservices.errors import BinaryNotFoundError
 from testservices.readiness import NotReady
@@ -13,6 +15,7 @@ from testservices.settings import Settings
 from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
 
 MAILDEV = "maildev@3"
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def find_maildev(settings: Settings) -> str:
@@ -30,13 +33,26 @@ def find_maildev(settings: Settings) -> str:
             "the SMTP capture needs MailDev: install Node.js and npm, then `npm install -g maildev`"
         )
     print(f"testservices: installing {MAILDEV} into {prefix} (once) ...", flush=True)
-    done = subprocess.run(
-        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", MAILDEV],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    env = dict(os.environ)
+    # npm reads its CA from its config, but packages' install scripts run plain Node, which trusts only its
+    # own bundle: behind a TLS-inspecting proxy they hang until told about the system store.
+    if "NODE_EXTRA_CA_CERTS" not in env and Path(SYSTEM_CA).is_file():
+        env["NODE_EXTRA_CA_CERTS"] = SYSTEM_CA
+    argv = [
+        npm,
+        "install",
+        "--prefix",
+        str(prefix),
+        "--no-audit",
+        "--no-fund",
+        "--silent",
+        "--fetch-retries=2",
+        MAILDEV,
+    ]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise BinaryNotFoundError(f"`npm install {MAILDEV}` did not finish in 300 s; install it by hand") from exc
     if done.returncode != 0 or not cached.is_file():
         raise BinaryNotFoundError(f"`npm install {MAILDEV}` failed: {done.stderr.strip()[-500:]}")
     return str(cached)
