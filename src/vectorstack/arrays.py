@@ -17,17 +17,19 @@ from vectorstack.errors import CorruptValueError, InvalidInputError
 
 MAGIC = b"VSA"
 VERSION = 1
-# Numeric kinds only: bool, signed/unsigned int, float. Objects and strings cannot round-trip safely.
-ALLOWED_KINDS = frozenset("biuf")
+# Numeric kinds only: bool, signed/unsigned int, float, complex. Objects hold pointers, not values, and
+# strings/structured dtypes are better stored as what they are; neither is accepted in either direction.
+ALLOWED_KINDS = frozenset("biufc")
+MAX_NDIM = 32
 
 
 def encode_array(array: Any) -> bytes:
     if not isinstance(array, np.ndarray):
         raise InvalidInputError(f"expected a NumPy array, got {type(array).__name__}")
-    if array.dtype.kind not in ALLOWED_KINDS:
+    if array.dtype.kind not in ALLOWED_KINDS or array.dtype.fields is not None:
         raise InvalidInputError(f"dtype {array.dtype} cannot be cached; use a numeric dtype (float32, int64, ...)")
-    if array.ndim > 32:
-        raise InvalidInputError(f"arrays of {array.ndim} dimensions are not supported (at most 32)")
+    if array.ndim > MAX_NDIM:
+        raise InvalidInputError(f"arrays of {array.ndim} dimensions are not supported (at most {MAX_NDIM})")
     little = array.astype(array.dtype.newbyteorder("<"), copy=False)
     dtype = little.dtype.str.encode()
     header = MAGIC + bytes([VERSION, len(dtype)]) + dtype + bytes([array.ndim])
@@ -41,12 +43,19 @@ def decode_array(blob: bytes) -> npt.NDArray[Any]:
             raise CorruptValueError("value is not an encoded array (no VSA header); was it written by vectorstack?")
         if blob[3] != VERSION:
             raise CorruptValueError(
-                f"array format version {blob[3]} is newer than this library understands ({VERSION})"
+                f"array format version {blob[3]}, but this library reads version {VERSION}: written by a newer "
+                "vectorstack (upgrade this one) or damaged"
             )
         dtype_len = blob[4]
         dtype = np.dtype(blob[5 : 5 + dtype_len].decode())
+        if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
+            raise CorruptValueError(
+                f"array header names dtype {dtype}, which vectorstack never writes: value is damaged"
+            )
         offset = 5 + dtype_len
         ndim = blob[offset]
+        if ndim > MAX_NDIM:
+            raise CorruptValueError(f"array header says {ndim} dimensions (at most {MAX_NDIM}): value is damaged")
         offset += 1
         shape = struct.unpack(f"<{ndim}Q", blob[offset : offset + 8 * ndim])
         offset += 8 * ndim
@@ -57,5 +66,5 @@ def decode_array(blob: bytes) -> npt.NDArray[Any]:
         return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
     except CorruptValueError:
         raise
-    except (IndexError, struct.error, TypeError, ValueError) as exc:
-        raise CorruptValueError(f"cached array could not be decoded: {exc}") from exc
+    except (IndexError, struct.error, TypeError, ValueError, UnicodeDecodeError, OverflowError) as exc:
+        raise CorruptValueError(f"stored array could not be decoded ({exc}): value is damaged") from exc

@@ -45,15 +45,23 @@ def env_number(env: Mapping[str, str], name: str, default: float, *, minimum: fl
     return value
 
 
-def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     value = env_number(env, name, default, minimum=minimum)
     if value != int(value):
         raise InvalidInputError(f"{name}={env.get(name)!r} must be a whole number")
+    if maximum is not None and value > maximum:
+        raise InvalidInputError(f"{name}={env.get(name)!r} must be at most {maximum}")
     return int(value)
+
+
+def env_port(env: Mapping[str, str], name: str, default: int) -> int:
+    return env_int(env, name, default, minimum=1, maximum=65535)
 
 
 @dataclass(frozen=True)
 class RedisConfig:
+    """`timeout` bounds both connecting and each reply (seconds); `retries` quick reconnects follow a failure."""
+
     host: str = "127.0.0.1"
     port: int = 6379
     password: str | None = None
@@ -64,6 +72,20 @@ class RedisConfig:
     timeout: float = 5.0
     retries: int = 2
 
+    def __post_init__(self) -> None:
+        # Checked here too, not only in from_env: a config built in code fails where it is built,
+        # not later inside redis-py with a less helpful message.
+        if not self.host:
+            raise InvalidInputError("Redis host must not be empty; set REDIS_HOST or REDIS_URL")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 1 <= self.port <= 65535:
+            raise InvalidInputError(f"Redis port must be 1-65535, got {self.port!r}; check REDIS_PORT")
+        if isinstance(self.db, bool) or not isinstance(self.db, int) or self.db < 0:
+            raise InvalidInputError(f"Redis database must be a number >= 0, got {self.db!r}; check REDIS_DB")
+        if not isinstance(self.timeout, int | float) or not self.timeout > 0:
+            raise InvalidInputError(f"Redis timeout must be > 0 seconds, got {self.timeout!r}; check REDIS_TIMEOUT")
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise InvalidInputError(f"Redis retries must be a number >= 0, got {self.retries!r}; check REDIS_RETRIES")
+
     def __repr__(self) -> str:  # never show the password
         return f"RedisConfig(host={self.host!r}, port={self.port}, db={self.db}, tls={self.tls})"
 
@@ -73,7 +95,8 @@ class RedisConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RedisConfig:
-        """REDIS_URL wins when set; otherwise REDIS_HOST/REDIS_PORT/REDIS_PASSWORD/..."""
+        """REDIS_URL wins when set (a password or user missing from it comes from REDIS_PASSWORD /
+        REDIS_USERNAME, so the URL can stay free of secrets); otherwise REDIS_HOST/REDIS_PORT/..."""
         env = _env(env)
         timeout = env_number(env, "REDIS_TIMEOUT", 5.0, minimum=0.001)
         retries = env_int(env, "REDIS_RETRIES", 2)
@@ -86,7 +109,7 @@ class RedisConfig:
             try:
                 port = parsed.port or 6379
             except ValueError as exc:
-                raise InvalidInputError("REDIS_URL has an invalid port") from exc
+                raise InvalidInputError("REDIS_URL has an invalid port (use 1-65535)") from exc
             path = parsed.path.strip("/")
             if path and not path.isdigit():
                 raise InvalidInputError(f"REDIS_URL database must be a number, got {path!r}")
@@ -94,7 +117,7 @@ class RedisConfig:
                 host=parsed.hostname or "127.0.0.1",
                 port=port,
                 password=unquote(parsed.password) if parsed.password else env.get("REDIS_PASSWORD") or None,
-                username=unquote(parsed.username) if parsed.username else None,
+                username=unquote(parsed.username) if parsed.username else env.get("REDIS_USERNAME") or None,
                 db=int(path or 0),
                 tls=parsed.scheme == "rediss" or env_bool(env, "REDIS_TLS"),
                 tls_ca_file=tls_ca,
@@ -103,7 +126,7 @@ class RedisConfig:
             )
         return cls(
             host=env.get("REDIS_HOST") or "127.0.0.1",
-            port=env_int(env, "REDIS_PORT", 6379, minimum=1),
+            port=env_port(env, "REDIS_PORT", 6379),
             password=env.get("REDIS_PASSWORD") or None,
             username=env.get("REDIS_USERNAME") or None,
             db=env_int(env, "REDIS_DB", 0),
@@ -139,7 +162,7 @@ class MilvusConfig:
         tls = env_bool(env, "MILVUS_TLS")
         if not uri:
             scheme = "https" if tls else "http"
-            uri = f"{scheme}://{env.get('MILVUS_HOST') or '127.0.0.1'}:{env_int(env, 'MILVUS_PORT', 19530, minimum=1)}"
+            uri = f"{scheme}://{env.get('MILVUS_HOST') or '127.0.0.1'}:{env_port(env, 'MILVUS_PORT', 19530)}"
         elif "://" not in uri:
             raise InvalidInputError(f"MILVUS_URI={uri!r} needs a scheme, e.g. http://127.0.0.1:19530")
         token = env.get("MILVUS_TOKEN") or ""

@@ -35,17 +35,26 @@ class InvalidInputError(VectorStackError, ValueError):
 
 
 class DimensionMismatchError(InvalidInputError):
+    """A vector's length differs from the one its collection or cache was set up with."""
+
     def __init__(self, expected: int | None, got: int | None, where: str = "") -> None:
         place = f" ({where})" if where else ""
         sizes = f": expected {expected}, got {got}" if expected is not None else ""
-        super().__init__(f"vector dimension mismatch{place}{sizes}")
+        advice = (
+            "; vectors must come from the same embedding model the store was created for"
+            if expected is not None
+            else ""
+        )
+        super().__init__(f"vector dimension mismatch{place}{sizes}{advice}")
         self.expected = expected
         self.got = got
 
 
 class ValueTooLargeError(InvalidInputError):
+    """A value is over the size limit that applies to it (the library's own, or the server's)."""
+
     def __init__(self, what: str, size: int, limit: int, hint: str = "") -> None:
-        extra = f"; {hint}" if hint else ""
+        extra = f"; {hint}" if hint else "; split it into smaller values or raise the configured limit"
         super().__init__(f"{what} is {size:,} bytes, over the limit of {limit:,} bytes{extra}")
         self.size = size
         self.limit = limit
@@ -71,6 +80,12 @@ class UnsupportedOperationError(VectorStackError):
 
 class PermissionDeniedError(VectorStackError):
     """The credentials are valid but do not allow this operation."""
+
+
+class ServerError(VectorStackError):
+    """The server failed or refused an operation for a reason other than the caller's input or credentials
+    (out of memory, a read-only replica, a script error): retrying elsewhere or later may help, changing the
+    arguments will not."""
 
 
 class CollectionNotLoadedError(VectorStackError):
@@ -102,6 +117,9 @@ class RateLimitExceededError(VectorStackError):
 
     def __init__(self, key: str, limit: int, window_s: float, retry_after: float) -> None:
         super().__init__(f"rate limit for {key!r} reached: {limit} per {window_s:g} s; retry in {retry_after:.2f} s")
+        self.key = key
+        self.limit = limit
+        self.window_s = window_s
         self.retry_after = retry_after
 
 
@@ -121,9 +139,13 @@ class FailedBatch:
 class BatchWriteError(VectorStackError):
     """Some batches of a write failed; the others were written. Lists exactly which records failed."""
 
-    def __init__(self, operation: str, written: int, failed: Sequence[FailedBatch]) -> None:
+    def __init__(
+        self, operation: str, written: int, failed: Sequence[FailedBatch], *, failed_keys: Sequence[str] = ()
+    ) -> None:
         ranges = ", ".join(f"records {f.first}-{f.last}: {f.error}" for f in failed[:5])
         more = f" (and {len(failed) - 5} more batches)" if len(failed) > 5 else ""
         super().__init__(f"{operation}: {written} records written, {len(failed)} batches failed: {ranges}{more}")
         self.written = written
         self.failed = list(failed)
+        # Keyed stores (the cache) also name the keys, so a caller can retry exactly those.
+        self.failed_keys = list(failed_keys)

@@ -10,18 +10,25 @@
 
 from __future__ import annotations
 
+import numpy.typing as npt
+
 from vectorstack.arrays import decode_array, encode_array
 from vectorstack.cache.connection import connect, translated
 from vectorstack.cache.coordination import DistributedLock, RateDecision, RateLimiter
 from vectorstack.cache.messaging import Event, EventBus, StreamEntry, StreamQueue, Subscription
 from vectorstack.cache.records import MetricsStore, SessionStore
-from vectorstack.cache.values import KeyValueStore, Namespace, VectorCache
+from vectorstack.cache.values import DEFAULT_MAX_VALUE_BYTES, KeyValueStore, Namespace, VectorCache
 from vectorstack.config import RedisConfig
 from vectorstack.tracking import Tracker
 
 
 class RedisCache:
-    """One pool, one namespace, every component. Connecting checks the server at once (PING)."""
+    """One pool, one namespace, every component. Connecting checks the server at once (PING), so a wrong
+    address or password fails here, with the library's error, rather than at the first real call.
+
+    `metrics` is an optional tracker that times every Redis command (see vectorstack.tracking); the
+    `metrics` attribute is the MetricsStore that keeps the application's own metrics in Redis.
+    """
 
     def __init__(
         self,
@@ -29,18 +36,29 @@ class RedisCache:
         *,
         namespace: str = "vectorstack",
         metrics: Tracker | None = None,
-        **vector_options: object,
+        dimension: int | None = None,
+        dtype: npt.DTypeLike | None = None,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        default_ttl: float | None = None,
+        session_ttl: float = 1800.0,
+        metrics_retention: float = 3600.0,
     ) -> None:
         self.config = config or RedisConfig.from_env()
         self.client = connect(self.config, metrics)
-        with translated(self.config):
-            self.client.ping()
-        self.space = Namespace(self.client, self.config, namespace)
-        self.vectors = VectorCache(self.space, **vector_options)  # type: ignore[arg-type]
-        self.kv = KeyValueStore(self.space)
-        self.events = EventBus(self.space)
-        self.sessions = SessionStore(self.space)
-        self.metrics = MetricsStore(self.space)
+        try:
+            with translated(self.config):
+                self.client.ping()
+            self.space = Namespace(self.client, self.config, namespace)
+            self.vectors = VectorCache(
+                self.space, dimension=dimension, dtype=dtype, max_value_bytes=max_value_bytes, default_ttl=default_ttl
+            )
+            self.kv = KeyValueStore(self.space, max_value_bytes=max_value_bytes)
+            self.events = EventBus(self.space)
+            self.sessions = SessionStore(self.space, ttl=session_ttl)
+            self.metrics = MetricsStore(self.space, retention=metrics_retention)
+        except BaseException:
+            self.client.close()  # a half-built cache must not leave its pool's sockets open
+            raise
 
     def stream(self, name: str, *, maxlen: int | None = None) -> StreamQueue:
         return StreamQueue(self.space, name, maxlen=maxlen)
@@ -52,7 +70,7 @@ class RedisCache:
         return DistributedLock(self.space, name, ttl=ttl, timeout=timeout)
 
     def clear(self) -> int:
-        """Delete every key of this namespace (and only those)."""
+        """Delete every key of this namespace (and only those); returns how many. Never FLUSHDB."""
         return self.space.clear()
 
     def close(self) -> None:
@@ -66,6 +84,7 @@ class RedisCache:
 
 
 __all__ = [
+    "DEFAULT_MAX_VALUE_BYTES",
     "DistributedLock",
     "Event",
     "EventBus",

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from typing import Any
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import AuthenticationError as RedisAuthError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, NoPermissionError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 import redis
 from vectorstack.config import RedisConfig
-from vectorstack.errors import AuthenticationError, InvalidInputError, ServiceUnavailableError
+from vectorstack.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    ServiceUnavailableError,
+)
 from vectorstack.tracking import Tracker, tracked
 
-_AUTH_REPLIES = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password")
+T = TypeVar("T")
+_AUTH_REPLIES = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password", "HELLO must be called")
+_CREDENTIALS_HINT = "check REDIS_PASSWORD/REDIS_USERNAME (or the credentials in REDIS_URL)"
+# Replies that are the server's state, not the caller's arguments: another server, or later, may succeed.
+_SERVER_STATE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MISCONF")
 
 
 class TrackedRedis(redis.Redis):
@@ -43,8 +55,27 @@ class TrackedRedis(redis.Redis):
         return pipe
 
 
+class _RetryButNotCredentials(Retry):
+    """redis-py counts a refused password as a connection error and retries it with backoff; a wrong
+    password stays wrong, so give up at once and let the caller see AuthenticationError quickly."""
+
+    def call_with_retry(self, do: Callable[[], T], fail: Callable[..., Any], *args: Any, **kwargs: Any) -> T:
+        def fail_fast(error: Exception, *rest: Any) -> Any:
+            result = fail(error, *rest)
+            if isinstance(error, RedisAuthError):
+                raise error
+            return result
+
+        return super().call_with_retry(do, fail_fast, *args, **kwargs)
+
+
 def connect(config: RedisConfig, metrics: Tracker | None = None) -> redis.Redis:
-    """A client whose every call gives up within `config.timeout` (plus `config.retries` quick retries)."""
+    """A client whose every call gives up within `config.timeout` per attempt, after `config.retries` quick
+    retries on a dropped connection or timeout.
+
+    RESP2 is pinned: redis-py 8 switched its default to RESP3, which changes the shape of several replies
+    (streams, sorted sets); pinning keeps every supported redis-py version answering alike.
+    """
     client = TrackedRedis(
         host=config.host,
         port=config.port,
@@ -56,8 +87,9 @@ def connect(config: RedisConfig, metrics: Tracker | None = None) -> redis.Redis:
         socket_timeout=config.timeout,
         socket_connect_timeout=config.timeout,
         health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), config.retries),
+        retry=_RetryButNotCredentials(ExponentialBackoff(cap=0.5, base=0.05), config.retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        protocol=2,
     )
     client.metrics = metrics
     return client
@@ -69,28 +101,68 @@ def translated(config: RedisConfig) -> Iterator[None]:
     try:
         yield
     except RedisAuthError as exc:
-        raise AuthenticationError(f"redis at {config.address} refused the credentials: {exc}") from exc
+        raise AuthenticationError(
+            f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}"
+        ) from exc
     except (RedisConnectionError, RedisTimeoutError) as exc:
         if any(reply in str(exc) for reply in _AUTH_REPLIES):
-            raise AuthenticationError(f"redis at {config.address} refused the credentials: {exc}") from exc
+            raise AuthenticationError(
+                f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}"
+            ) from exc
         raise ServiceUnavailableError(
             "redis", config.address, config.timeout, exc, "Is Redis running? Check REDIS_HOST/REDIS_PORT (or REDIS_URL)"
         ) from exc
+    except NoPermissionError as exc:
+        raise PermissionDeniedError(
+            f"the Redis user may not run this command or touch this key: {exc}; grant it with ACL SETUSER"
+        ) from exc
     except ResponseError as exc:
-        if any(reply in str(exc) for reply in _AUTH_REPLIES):
-            raise AuthenticationError(f"redis at {config.address} needs a valid password: {exc}") from exc
-        raise InvalidInputError(f"redis refused the command: {exc}") from exc
+        raise _response_error(config, exc) from exc
+    except DataError as exc:
+        raise InvalidInputError(f"redis-py refused the argument: {exc}") from exc
+    except RedisError as exc:
+        raise ServerError(f"redis at {config.address} failed: {exc}") from exc
+
+
+def _response_error(config: RedisConfig, exc: ResponseError) -> Exception:
+    text = str(exc)
+    if any(reply in text for reply in _AUTH_REPLIES):
+        return AuthenticationError(f"redis at {config.address} needs valid credentials: {text}; {_CREDENTIALS_HINT}")
+    if text.startswith("NOGROUP"):
+        return NotFoundError(f"no such stream or consumer group: {text}; create the group first (ensure_group)")
+    if text.startswith("WRONGTYPE"):
+        return InvalidInputError(f"the key holds another kind of value than this operation needs: {text}")
+    if text.startswith(_SERVER_STATE_REPLIES):
+        return ServerError(f"redis at {config.address} cannot serve this now: {text}")
+    return InvalidInputError(f"redis refused the command: {text}")
 
 
 def check_ttl(ttl: float | None) -> int | None:
     """TTL in milliseconds; None means no expiry. Zero or negative would delete at once: refused."""
     if ttl is None:
         return None
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl != ttl:
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or math.isnan(ttl):
         raise InvalidInputError(f"ttl must be a number of seconds, got {ttl!r}")
     if ttl <= 0:
         raise InvalidInputError(f"ttl must be greater than zero seconds, got {ttl!r}; pass None for no expiry")
+    if math.isinf(ttl):
+        raise InvalidInputError("ttl must be finite; pass None for no expiry")
     return max(1, round(ttl * 1000))
+
+
+def check_seconds(value: float, what: str, *, allow_zero: bool = True) -> float:
+    """A finite, non-negative duration (a blocking timeout, an idle time)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(f"{what} must be a finite number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidInputError(f"{what} must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+    return float(value)
+
+
+def check_count(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{what} must be a whole number >= 1, got {value!r}")
+    return value
 
 
 def check_key(key: str) -> str:

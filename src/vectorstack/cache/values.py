@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,12 +10,21 @@ import numpy as np
 import numpy.typing as npt
 
 import redis
-from vectorstack.arrays import decode_array, encode_array
-from vectorstack.cache.connection import check_key, check_ttl, translated
+from vectorstack.arrays import ALLOWED_KINDS, decode_array, encode_array
+from vectorstack.cache.connection import check_count, check_key, check_ttl, translated
 from vectorstack.config import RedisConfig
-from vectorstack.errors import DimensionMismatchError, InvalidInputError, ValueTooLargeError
+from vectorstack.errors import (
+    BatchWriteError,
+    CorruptValueError,
+    DimensionMismatchError,
+    FailedBatch,
+    InvalidInputError,
+    ValueTooLargeError,
+)
 
 DEFAULT_MAX_VALUE_BYTES = 64 * 1024 * 1024  # Redis itself stops at 512 MB; far below that is sane
+REDIS_MAX_VALUE_BYTES = 512 * 1024 * 1024
+_GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 
 def raw(value: bytes | str) -> bytes:
@@ -22,11 +32,23 @@ def raw(value: bytes | str) -> bytes:
     return value if isinstance(value, bytes) else value.encode()
 
 
+def check_max_bytes(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= REDIS_MAX_VALUE_BYTES:
+        raise InvalidInputError(
+            f"max_value_bytes must be 1 to {REDIS_MAX_VALUE_BYTES:,} (Redis' own limit), got {limit!r}"
+        )
+    return limit
+
+
 class Namespace:
-    """Prefixes every key; `clear()` removes exactly this namespace's keys (SCAN + UNLINK, never FLUSHDB)."""
+    """Prefixes every key; `clear()` removes exactly this namespace's keys (SCAN + UNLINK, never FLUSHDB).
+
+    A namespace owns everything under its prefix, including namespaces nested below it ("app" clears
+    "app:tenant1" too), so give independent users sibling prefixes.
+    """
 
     def __init__(self, client: redis.Redis, config: RedisConfig, prefix: str) -> None:
-        if not prefix or not isinstance(prefix, str):
+        if not isinstance(prefix, str) or not prefix.strip(":"):
             raise InvalidInputError("a namespace prefix is required, e.g. 'myapp' or a test's unique name")
         self.client = client
         self.config = config
@@ -35,11 +57,15 @@ class Namespace:
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(check_key(p) for p in parts)
 
+    def pattern(self) -> str:
+        """A SCAN pattern matching this namespace's keys only (glob characters in the prefix escaped)."""
+        return _GLOB_SPECIAL.sub(r"\\\1", self.prefix) + "*"
+
     def clear(self) -> int:
         removed = 0
         with translated(self.config):
             batch: list[bytes] = []
-            for key in self.client.scan_iter(match=self.prefix.replace("*", r"\*") + "*", count=500):
+            for key in self.client.scan_iter(match=self.pattern(), count=500):
                 batch.append(key)
                 if len(batch) >= 500:
                     removed += int(self.client.unlink(*batch))
@@ -50,7 +76,11 @@ class Namespace:
 
 
 class VectorCache:
-    """NumPy arrays by key, with dtype and shape kept, optional TTL, and one round trip for batches."""
+    """NumPy arrays by key, with dtype and shape kept, optional TTL, and one round trip for batches.
+
+    With `dimension` and/or `dtype` set, arrays that do not fit are refused before anything is sent, so a
+    bug upstream (another embedding model, float64 by accident) cannot fill the cache with unusable vectors.
+    """
 
     def __init__(
         self,
@@ -62,22 +92,40 @@ class VectorCache:
         default_ttl: float | None = None,
     ) -> None:
         self.space = space
-        self.dimension = dimension
-        self.dtype = np.dtype(dtype) if dtype is not None else None
-        self.max_value_bytes = max_value_bytes
+        self.dimension = None if dimension is None else check_count(dimension, "dimension")
+        try:
+            self.dtype = np.dtype(dtype) if dtype is not None else None
+        except TypeError as exc:
+            raise InvalidInputError(f"dtype {dtype!r} is not a NumPy dtype") from exc
+        if self.dtype is not None and self.dtype.kind not in ALLOWED_KINDS:
+            raise InvalidInputError(f"dtype {self.dtype} cannot be cached; use a numeric dtype (float32, int64, ...)")
+        self.max_value_bytes = check_max_bytes(max_value_bytes)
         self.default_ttl_ms = check_ttl(default_ttl)
 
     def _encode(self, key: str, array: Any) -> bytes:
+        check_key(key)
         if not isinstance(array, np.ndarray):
             raise InvalidInputError(f"value for {key!r} must be a NumPy array, got {type(array).__name__}")
-        if self.dtype is not None and array.dtype != self.dtype:
-            raise InvalidInputError(f"value for {key!r} has dtype {array.dtype}, this cache holds {self.dtype}")
+        # Byte order is storage detail (the encoding is little-endian anyway): >f4 is a float32.
+        if self.dtype is not None and array.dtype.newbyteorder("=") != self.dtype.newbyteorder("="):
+            raise InvalidInputError(
+                f"value for {key!r} has dtype {array.dtype}, this cache holds {self.dtype}; convert it with "
+                f".astype({self.dtype.name!r}) if that is intended"
+            )
         if self.dimension is not None and (array.ndim == 0 or array.shape[-1] != self.dimension):
             got = array.shape[-1] if array.ndim else 0
             raise DimensionMismatchError(self.dimension, got, f"value for {key!r}")
         if array.nbytes > self.max_value_bytes:
             raise ValueTooLargeError(f"array for {key!r}", array.nbytes, self.max_value_bytes)
         return encode_array(array)
+
+    def _decode(self, key: str, blob: bytes | str) -> npt.NDArray[Any]:
+        try:
+            return decode_array(raw(blob))
+        except CorruptValueError as exc:
+            raise CorruptValueError(
+                f"cached vector {key!r} cannot be read: {exc}; delete it (VectorCache.delete) and store it again"
+            ) from exc
 
     def _ttl(self, ttl: float | None) -> int | None:
         return check_ttl(ttl) if ttl is not None else self.default_ttl_ms
@@ -90,26 +138,43 @@ class VectorCache:
     def get(self, key: str) -> npt.NDArray[Any] | None:
         with translated(self.space.config):
             blob = self.space.client.get(self.space.key("vec", key))
-        return None if blob is None else decode_array(raw(blob))
+        return None if blob is None else self._decode(key, blob)
 
     def set_many(self, arrays: Mapping[str, Any], *, ttl: float | None = None) -> int:
-        """All or nothing on the client side: every array is checked before any is sent."""
-        blobs = {key: self._encode(key, array) for key, array in arrays.items()}
+        """Every array is checked before any is sent (one bad array writes nothing), then all go in one
+        round trip. Should the server refuse some writes, BatchWriteError names exactly those keys."""
         px = self._ttl(ttl)
+        blobs = {key: self._encode(key, array) for key, array in arrays.items()}
+        if not blobs:
+            return 0
         with translated(self.space.config):
             pipe = self.space.client.pipeline(transaction=False)
             for key, blob in blobs.items():
                 pipe.set(self.space.key("vec", key), blob, px=px)
-            pipe.execute()
+            replies = pipe.execute(raise_on_error=False)
+        failed = [
+            (i, key, reply)
+            for i, (key, reply) in enumerate(zip(blobs, replies, strict=True))
+            if isinstance(reply, Exception)
+        ]
+        if failed:
+            error = BatchWriteError(
+                "VectorCache.set_many",
+                len(blobs) - len(failed),
+                [FailedBatch(i, i, f"{key!r}: {reply}") for i, key, reply in failed],
+                failed_keys=[key for _, key, _ in failed],
+            )
+            raise error from failed[0][2]
         return len(blobs)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, npt.NDArray[Any] | None]:
+        """One MGET: missing (or expired) keys map to None."""
         wanted = list(keys)
         if not wanted:
             return {}
         with translated(self.space.config):
             blobs = self.space.client.mget([self.space.key("vec", k) for k in wanted])
-        return {k: (None if b is None else decode_array(raw(b))) for k, b in zip(wanted, blobs, strict=True)}
+        return {k: (None if b is None else self._decode(k, b)) for k, b in zip(wanted, blobs, strict=True)}
 
     def delete(self, *keys: str) -> int:
         if not keys:
@@ -129,16 +194,19 @@ class KeyValueStore:
 
     def __init__(self, space: Namespace, *, max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES) -> None:
         self.space = space
-        self.max_value_bytes = max_value_bytes
+        self.max_value_bytes = check_max_bytes(max_value_bytes)
 
     def set(self, key: str, value: bytes | str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
+        """False only when `only_if_absent` is set and the key exists (nothing was written)."""
+        check_key(key)
         if not isinstance(value, bytes | str):
             raise InvalidInputError(f"value for {key!r} must be bytes or str, got {type(value).__name__}")
         data = value.encode() if isinstance(value, str) else value
         if len(data) > self.max_value_bytes:
             raise ValueTooLargeError(f"value for {key!r}", len(data), self.max_value_bytes)
+        px = check_ttl(ttl)
         with translated(self.space.config):
-            return bool(self.space.client.set(self.space.key("kv", key), data, px=check_ttl(ttl), nx=only_if_absent))
+            return bool(self.space.client.set(self.space.key("kv", key), data, px=px, nx=only_if_absent))
 
     def get(self, key: str) -> bytes | None:
         with translated(self.space.config):
@@ -147,7 +215,12 @@ class KeyValueStore:
 
     def get_text(self, key: str) -> str | None:
         value = self.get(key)
-        return None if value is None else value.decode()
+        if value is None:
+            return None
+        try:
+            return value.decode()
+        except UnicodeDecodeError as exc:
+            raise CorruptValueError(f"value of {key!r} is not UTF-8 text; read it as bytes with get()") from exc
 
     def delete(self, *keys: str) -> int:
         if not keys:
@@ -158,3 +231,9 @@ class KeyValueStore:
     def exists(self, key: str) -> bool:
         with translated(self.space.config):
             return bool(self.space.client.exists(self.space.key("kv", key)))
+
+    def ttl(self, key: str) -> float | None:
+        """Seconds left; None when the key has no expiry or does not exist."""
+        with translated(self.space.config):
+            left = int(self.space.client.pttl(self.space.key("kv", key)))
+        return left / 1000 if left >= 0 else None
