@@ -7,6 +7,7 @@ Docker, which variables it exports to tests, and how to tell it is ready. Backen
 from __future__ import annotations
 
 import secrets
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,15 @@ from pathlib import Path
 
 from testservices.errors import ConfigurationError
 from testservices.settings import Settings
+
+
+def http_ready(url: str, timeout: float = 2.0) -> None:
+    """A readiness check for servers with a health URL: ready when it answers 200."""
+    from testservices.readiness import NotReady
+
+    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - loopback URLs the harness built
+        if answer.status != 200:
+            raise NotReady(f"{url} answered {answer.status}")
 
 
 def split_address(address: str, default_port: int) -> tuple[str, int]:

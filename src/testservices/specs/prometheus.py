@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
 from testservices.errors import BinaryNotFoundError
-from testservices.readiness import NotReady
 from testservices.settings import find_project_root
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, http_ready, split_address
 
 PROJECT_RULES = Path("src/vectorstack/monitoring/alert_rules.yml")
 
@@ -30,12 +28,6 @@ def program(name: str) -> str:
             f"{name} is not installed: `apt-get install {name}` (Debian; as root), or use TESTSERVICES_BACKEND=docker"
         )
     return found
-
-
-def get_ready(url: str) -> None:
-    with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - loopback URL the harness built
-        if answer.status != 200:
-            raise NotReady(f"{url} answered {answer.status}")
 
 
 class PushgatewaySpec(ServiceSpec):
@@ -59,7 +51,7 @@ class PushgatewaySpec(ServiceSpec):
         return split_address(env["PUSHGATEWAY_URL"], 9091)
 
     def check_ready(self, env: Mapping[str, str]) -> None:
-        get_ready(env["PUSHGATEWAY_URL"] + "/-/ready")
+        http_ready(env["PUSHGATEWAY_URL"] + "/-/ready")
 
 
 class AlertmanagerSpec(ServiceSpec):
@@ -116,7 +108,7 @@ class AlertmanagerSpec(ServiceSpec):
         return split_address(env["ALERTMANAGER_URL"], 9093)
 
     def check_ready(self, env: Mapping[str, str]) -> None:
-        get_ready(env["ALERTMANAGER_URL"] + "/-/ready")
+        http_ready(env["ALERTMANAGER_URL"] + "/-/ready")
 
 
 class PrometheusSpec(ServiceSpec):
@@ -179,4 +171,4 @@ class PrometheusSpec(ServiceSpec):
         return split_address(env["PROMETHEUS_URL"], 9090)
 
     def check_ready(self, env: Mapping[str, str]) -> None:
-        get_ready(env["PROMETHEUS_URL"] + "/-/ready")
+        http_ready(env["PROMETHEUS_URL"] + "/-/ready")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
 from testservices.errors import BinaryNotFoundError
-from testservices.readiness import NotReady
 from testservices.settings import Settings
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, http_ready
 
 MAILDEV = "maildev@3"
 SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"
@@ -99,10 +97,7 @@ class SmtpSpec(ServiceSpec):
         }
 
     def check_ready(self, env: Mapping[str, str]) -> None:
-        health = env["MAIL_API_URL"].rsplit("/", 1)[0] + "/healthz"
-        with urllib.request.urlopen(health, timeout=2) as answer:  # noqa: S310 - loopback URL the harness built
-            if answer.status != 200:
-                raise NotReady(f"{health} answered {answer.status}")
+        http_ready(env["MAIL_API_URL"].rsplit("/", 1)[0] + "/healthz")
 
 
 __all__ = ["SmtpSpec", "find_maildev"]
