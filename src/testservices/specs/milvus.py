@@ -4,15 +4,19 @@ What the 2.3.5 wheel needs, found by running it here (see the project notes):
 - its binaries come LZMA-compressed inside the wheel: unpacked once into a cache shared by all runs;
 - it reads `configs/milvus.yaml` *and* `configs/glog.conf` from its working directory (without glog.conf
   it exits with code 1 and no message after ~0.7 s);
-- its embedded etcd listens on the fixed ports 2379/2380, whatever the config says, and its gRPC ports
-  listen on all interfaces: one Milvus per machine, shared by every xdist worker;
-- it writes /tmp/milvus/server_id_<pid> and /run/milvus/standalone.pid whatever TMPDIR says: removed at stop;
+- its embedded etcd takes its ports only from the file ETCD_CONFIG_PATH names (else 2379/2380), so that
+  file is written with free loopback ports; its gRPC ports listen on all interfaces (`ip` is only the
+  address it advertises);
+- every config key can be overridden by an environment variable, so the harness drops such variables;
+- it writes /tmp/milvus/server_id_<pid> and /run/milvus/standalone-<alias>.pid whatever TMPDIR says:
+  removed at stop;
 - `PROXY_TIMETICKINTERVAL=20` makes Strong-consistency reads fast (~20 ms instead of ~200 ms).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -21,13 +25,37 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from testservices.errors import BinaryNotFoundError, ServiceStartError
+from testservices.errors import BinaryNotFoundError
 from testservices.ports import is_listening
 from testservices.readiness import NotReady
-from testservices.settings import Settings
 from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
 
-ETCD_FIXED_PORTS = (2379, 2380)
+# Variables Milvus reads as config overrides (upper-cased keys, `.` -> `_`): a user's shell or CI must not
+# silently change the server the harness configured, so they are dropped from its environment.
+_CONFIG_ENV_PREFIXES = (
+    "ETCD_",
+    "PROXY_",
+    "COMMON_",
+    "MINIO_",
+    "PULSAR_",
+    "KAFKA_",
+    "ROCKSMQ_",
+    "MQ_",
+    "LOCALSTORAGE_",
+    "LOG_",
+    "ROOTCOORD_",
+    "QUERYCOORD_",
+    "QUERYNODE_",
+    "DATACOORD_",
+    "DATANODE_",
+    "INDEXCOORD_",
+    "INDEXNODE_",
+    "QUOTAANDLIMITS_",
+    "GRPC_",
+    "TLS_",
+    "METASTORE_",
+    "TIKV_",
+)
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _COMPONENT_PORTS = (
     "root_coord_port",
@@ -92,7 +120,7 @@ def render_config(template: str, values: Mapping[str, str]) -> str:
 class MilvusSpec(ServiceSpec):
     name = "milvus"
     description = "Milvus vector database (standalone 2.3.5 from PyPI; TESTSERVICES_MILVUS=lite for Milvus Lite)"
-    port_roles = ("main", "http", *_COMPONENT_PORTS)
+    port_roles = ("main", "http", "etcd_client", "etcd_peer", *_COMPONENT_PORTS)
     compose_file = "milvus.yml"
     compose_service = "milvus"
     container_ports = {"main": 19530, "http": 9091}  # noqa: RUF012 - class-level constant
@@ -111,19 +139,6 @@ class MilvusSpec(ServiceSpec):
     required_external = (("MILVUS_URI", "MILVUS_HOST"),)
     stop_grace = 20.0
 
-    def before_start(self, settings: Settings) -> None:
-        if flavor() == "lite":
-            return
-        busy = [port for port in ETCD_FIXED_PORTS if is_listening("127.0.0.1", port)]
-        if busy:
-            raise ServiceStartError(
-                self.name,
-                f"port {busy[0]} is in use. The embedded etcd of Milvus 2.3.5 always listens on 2379 and 2380, "
-                "so only one such Milvus can run on a machine: stop the other one (`testservices status`, "
-                "`testservices down milvus`), point the tests at it with TESTSERVICES_BACKEND=external "
-                "MILVUS_URI=http://127.0.0.1:19530, or use TESTSERVICES_MILVUS=lite",
-            )
-
     def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
         if flavor() == "lite":
             return self._lite_plan(ctx)
@@ -135,8 +150,7 @@ class MilvusSpec(ServiceSpec):
         values = {key: str(ctx.ports[key]) for key in _COMPONENT_PORTS}
         values.update(
             proxy_port=str(ctx.ports["main"]),
-            # Ignored by the embedded etcd (fixed 2379), but the template wants a value.
-            etcd_port=str(ETCD_FIXED_PORTS[0]),
+            etcd_port=str(ctx.ports["etcd_client"]),
             etcd_log_level="warn",
             etcd_log_path=str(data / "logs" / "etcd.log"),
             etcd_data_dir=str(data / "etcd"),
@@ -152,16 +166,27 @@ class MilvusSpec(ServiceSpec):
         template = (package / "data" / "config.yaml.template").read_text()
         (configs / "milvus.yaml").write_text(render_config(template, values))
         shutil.copy(package / "data" / "glog.conf", configs / "glog.conf")
+        # The embedded etcd takes its listen addresses from this file only (etcd.endpoints is the client's
+        # view): with it, etcd uses free loopback ports too, and several Milvus can run on one machine.
+        client, peer = f"http://{ctx.host}:{ctx.ports['etcd_client']}", f"http://{ctx.host}:{ctx.ports['etcd_peer']}"
+        etcd_config = configs / "embedEtcd.yaml"
+        etcd_config.write_text(
+            f"listen-client-urls: {client}\nadvertise-client-urls: {client}\nlisten-peer-urls: {peer}\n"
+            f"initial-advertise-peer-urls: {peer}\ninitial-cluster: default={peer}\n"
+        )
         (data / "logs").mkdir(exist_ok=True)
         library_path = os.pathsep.join(p for p in (str(bin_dir), os.environ.get("LD_LIBRARY_PATH", "")) if p)
         return LaunchPlan(
-            argv=[str(bin_dir / "milvus"), "run", "standalone"],
+            # -alias names its pid file /run/milvus/standalone-<alias>.pid, one per instance.
+            argv=[str(bin_dir / "milvus"), "run", "standalone", "-alias", instance_alias(data)],
             env={
                 "DEPLOY_MODE": "STANDALONE",
                 "METRICS_PORT": str(ctx.ports["http"]),
                 "LD_LIBRARY_PATH": library_path,
                 "PROXY_TIMETICKINTERVAL": "20",
+                "ETCD_CONFIG_PATH": str(etcd_config),
             },
+            unset_env=tuple(name for name in os.environ if name.startswith(_CONFIG_ENV_PREFIXES)),
         )
 
     def _lite_plan(self, ctx: LaunchContext) -> LaunchPlan:
@@ -222,7 +247,7 @@ class MilvusSpec(ServiceSpec):
         if pid is None:
             return
         server_id = Path(f"/tmp/milvus/server_id_{pid}")
-        pid_file = Path("/run/milvus/standalone.pid")
+        pid_file = Path(f"/run/milvus/standalone-{instance_alias(data_dir)}.pid")
         with contextlib.suppress(OSError):
             server_id.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
@@ -231,6 +256,10 @@ class MilvusSpec(ServiceSpec):
         for folder in (server_id.parent, pid_file.parent):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty: another Milvus may still use it
+
+
+def instance_alias(data_dir: Path) -> str:
+    return "ts" + hashlib.sha1(str(data_dir).encode(), usedforsecurity=False).hexdigest()[:10]
 
 
 def _version() -> str:
