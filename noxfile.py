@@ -42,6 +42,7 @@ SUITES = {
     "monitoring": Suite(extras=("monitoring", "redis", "milvus"), services=("prometheus", "redis", "milvus")),
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
+    "e2e": Suite(extras=("pipeline",), services=("kafka", "milvus", "redis", "s3", "prometheus")),
 }
 # Programs the local backend takes from Debian, by service (no wheel ships them).
 DEBIAN_PACKAGES = {
@@ -179,6 +180,12 @@ def monitoring(session: nox.Session) -> None:
 def redis(session: nox.Session) -> None:
     """Redis suite: vector cache, pub/sub, streams, sessions, rate limiter, lock, metrics."""
     run_suite(session, "redis")
+
+
+@nox.session(tags=["tests"])
+def e2e(session: nox.Session) -> None:
+    """The whole stack as one: the Kafka -> Milvus pipeline, kills and restarts, load, disaster recovery."""
+    run_suite(session, "e2e")
 
 
 @nox.session

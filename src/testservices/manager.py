@@ -25,6 +25,7 @@ from testservices.errors import HarnessError
 from testservices.processes import ProcessId
 from testservices.settings import Settings
 from testservices.specs import get_spec, resolve
+from testservices.specs.base import ServiceSpec
 from testservices.state import Endpoint, Registry, ServiceRecord
 
 # Logs of this many recent runs are kept for troubleshooting; older run folders are pruned.
@@ -82,33 +83,73 @@ class ServiceManager:
                     self.say(f"reusing {spec.name} at {record.host}:{record.port} (pid {record.pid}, {how})")
                     endpoints[spec.name] = record.endpoint(reused=True)
                     continue
-                self.say(f"starting {spec.name} ({self.backend.name} backend) ...")
-                run_dir = self.registry.runs_dir / self.run_id
-                request = StartRequest(
-                    instance=uuid.uuid4().hex[:8],
-                    run_dir=run_dir,
-                    owner_pid=None if self.persistent else self.owner.pid,
-                    owner_created=None if self.persistent else self.owner.created,
-                    persistent=self.persistent,
-                    started_by=self.run_id,
-                    on_spawn=self.registry.save,
-                    dependencies={k: v for dep in spec.depends_on for k, v in endpoints[dep].env.items()},
-                )
-                try:
-                    new = self.backend.start(spec, request)
-                except BaseException:
-                    for provisional in self.registry.records(spec.name):
-                        if provisional.instance == request.instance:
-                            self.registry.remove(provisional)
-                    raise
-                self.registry.save(new)
-                self.say(
-                    f"{spec.name} ready at {new.host}:{new.port} in {new.ready_seconds:.2f} s "
-                    f"(pid {new.pid or '-'}, log {new.log_path})"
-                )
-                endpoints[spec.name] = new.endpoint()
+                endpoints[spec.name] = self._start_locked(spec, endpoints).endpoint()
         self._prune_runs()
         return endpoints
+
+    def _start_locked(
+        self, spec: ServiceSpec, endpoints: dict[str, Endpoint], *, exclusive: bool = False
+    ) -> ServiceRecord:
+        self.say(f"starting {'a private ' if exclusive else ''}{spec.name} ({self.backend.name} backend) ...")
+        request = StartRequest(
+            instance=uuid.uuid4().hex[:8],
+            run_dir=self.registry.runs_dir / self.run_id,
+            owner_pid=None if self.persistent else self.owner.pid,
+            owner_created=None if self.persistent else self.owner.created,
+            persistent=self.persistent,
+            started_by=self.run_id,
+            on_spawn=self.registry.save,
+            dependencies={k: v for dep in spec.depends_on for k, v in endpoints[dep].env.items()},
+            exclusive=exclusive,
+        )
+        try:
+            new = self.backend.start(spec, request)
+        except BaseException:
+            for provisional in self.registry.records(spec.name):
+                if provisional.instance == request.instance:
+                    self.registry.remove(provisional)
+            raise
+        self.registry.save(new)
+        self.say(
+            f"{spec.name} ready at {new.host}:{new.port} in {new.ready_seconds:.2f} s "
+            f"(pid {new.pid or '-'}, log {new.log_path})"
+        )
+        return new
+
+    def start_private(self, name: str) -> ServiceRecord:
+        """A new instance nobody else gets (for tests that stop, kill or restart it); its dependencies are
+        the shared ones. Stopped with `stop()`, or with the run."""
+        spec = get_spec(name)
+        if isinstance(self.backend, ExternalBackend):
+            raise HarnessError(
+                f"the external backend cannot start a private {name}: fault tests need TESTSERVICES_BACKEND=local "
+                "or docker"
+            )
+        endpoints = self.ensure(spec.depends_on) if spec.depends_on else {}
+        with self.registry.locked():
+            record = self._start_locked(spec, endpoints, exclusive=True)
+        self._prune_runs()
+        return record
+
+    # -- faults -----------------------------------------------------------------------------------------
+    def halt(self, record: ServiceRecord, *, kill: bool = False) -> ServiceRecord:
+        """Stop (or SIGKILL) one instance and keep its data; it stays recorded, marked halted, so neither
+        the reaper nor another run replaces it while it is down."""
+        spec = get_spec(record.name)
+        with self.registry.locked():
+            record.halted = True
+            self.registry.save(record)
+        self.backend.halt(spec, record, kill=kill)
+        return record
+
+    def resume(self, record: ServiceRecord) -> ServiceRecord:
+        """Start a halted instance again on its data and ports; returns when it answers. Not under the
+        registry lock: a recovering server (Milvus replays its log) must not hold up other workers."""
+        resumed = self.backend.resume(get_spec(record.name), record, on_spawn=self.registry.save)
+        resumed.halted = False
+        with self.registry.locked():
+            self.registry.save(resumed)
+        return resumed
 
     def _reusable(self, name: str) -> ServiceRecord | None:
         spec = get_spec(name)
@@ -116,6 +157,8 @@ class ServiceManager:
             r
             for r in self.registry.records(name)
             if r.backend == self.backend.name
+            and not r.exclusive
+            and not r.halted
             and (r.persistent or (r.owner_pid == self.owner.pid and r.owner_created == self.owner.created))
         ]
         # Persistent first (the user asked for them to be shared), then the newest.
@@ -195,8 +238,8 @@ class ServiceManager:
         for record in self.registry.records():
             if record.backend != self.backend.name:
                 continue
-            if record.owner_alive() and self.backend.is_running(record):
-                continue
+            if record.owner_alive() and (record.halted or self.backend.is_running(record)):
+                continue  # running, or stopped on purpose by a fault test that will start it again
             why = (
                 "its process is gone"
                 if record.owner_alive()
@@ -230,6 +273,8 @@ class ServiceManager:
         found: dict[str, Endpoint] = {}
         records = sorted(self.registry.records(), key=lambda r: (not r.persistent, -r.started_at))
         for record in records:
-            if (not wanted or record.name in wanted) and record.name not in found and self.backend.is_running(record):
+            if record.exclusive or (wanted and record.name not in wanted) or record.name in found:
+                continue
+            if self.backend.is_running(record):
                 found[record.name] = record.endpoint(reused=True)
         return found

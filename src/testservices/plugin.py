@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from testservices.control import ServiceControl
 from testservices.manager import ServiceManager, new_run_id
 from testservices.processes import tail
 from testservices.settings import Settings
@@ -131,6 +132,25 @@ def _service_fixture(name: str) -> Callable[..., Endpoint]:
 
 for _name in SPECS:
     globals()[f"{_name}_service"] = _service_fixture(_name)
+
+
+@pytest.fixture
+def private_service(
+    request: pytest.FixtureRequest, testservices_manager: ServiceManager
+) -> Iterator[Callable[[str], ServiceControl]]:
+    """Start a service instance of this test's own, to stop, kill and restart (see testservices.control);
+    its log joins the failure report, and it is removed with its data at teardown."""
+    started: list[ServiceControl] = []
+
+    def start(name: str) -> ServiceControl:
+        control = ServiceControl(testservices_manager, testservices_manager.start_private(name))
+        started.append(control)
+        request.config.stash[_ENDPOINTS][name] = control.endpoint
+        return control
+
+    yield start
+    for control in reversed(started):
+        control.remove()
 
 
 @pytest.fixture

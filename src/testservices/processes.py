@@ -69,8 +69,9 @@ def _group_members(pgid: int) -> list[psutil.Process]:
     return members
 
 
-def stop_group(leader: ProcessId, grace: float = 10.0) -> bool:
-    """SIGTERM the leader's process group (and any descendant that left it), SIGKILL after `grace` s.
+def stop_group(leader: ProcessId, grace: float = 10.0, *, kill: bool = False) -> bool:
+    """SIGTERM the leader's process group (and any descendant that left it), SIGKILL after `grace` s;
+    with `kill`, SIGKILL at once (a crash, as fault tests want it: no clean shutdown, no final flush).
 
     Returns True when something was running. Safe to call on a process that already exited.
     """
@@ -85,7 +86,7 @@ def stop_group(leader: ProcessId, grace: float = 10.0) -> bool:
         with contextlib.suppress(psutil.Error):
             targets = [root, *root.children(recursive=True)]
         targets.extend(p for p in _group_members(leader.pid) if p not in targets)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig in (signal.SIGKILL,) if kill else (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(leader.pid, sig)
         for proc in targets:

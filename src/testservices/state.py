@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -56,6 +57,12 @@ class ServiceRecord:
     data_dir: str = ""
     log_path: str = ""
     compose_project: str = ""
+    # A private instance (a fault test's own) is never handed to another test or run.
+    exclusive: bool = False
+    # Stopped on purpose by a fault test, data kept, to be started again: neither reaped nor replaced.
+    halted: bool = False
+    # Local backend: the exact command, extra environment and working directory, to start it again.
+    launch: dict[str, Any] = field(default_factory=dict)
 
     @property
     def process(self) -> ProcessId | None:

@@ -155,3 +155,25 @@ def test_compose_file_parses_with_docker_compose(path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("kill", "verb"), [(True, ["kill", "--signal", "SIGKILL"]), (False, ["stop", "--timeout"])])
+def test_halt_and_resume_keep_the_container(settings: Settings, tmp_path: Path, kill: bool, verb: list[str]) -> None:
+    fake = FakeDocker()
+    seen: list[int] = []
+    spec = _ready_spec(seen)
+    backend = DockerBackend(settings, runner=fake)
+    record = backend.start(spec, _request(tmp_path))
+    fake.calls.clear()
+    backend.halt(spec, record, kill=kill)
+    [halt] = fake.calls
+    assert " ".join(verb) in " ".join(halt)
+    assert halt[-1] == "web"
+    assert not {"rm", "down"} & set(halt), "a halted container keeps its data"
+    fake.port_output = "127.0.0.1:49999\n"
+    resumed = backend.resume(spec, record)
+    start, port = fake.calls[1:]
+    assert start[-2:] == ["start", "web"]
+    assert port[-3:] == ["port", "web", "8000"]
+    assert resumed.port == 49999, "a published port may change on restart: the record follows it"
+    assert resumed.env["FAKEHTTP_TOKEN"] == record.launch["creds"]["token"]

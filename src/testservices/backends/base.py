@@ -25,6 +25,12 @@ class StartRequest:
     # killed during startup (even with SIGKILL), the record lets the next run's reaper find the process.
     on_spawn: Callable[[ServiceRecord], None] | None = None
     dependencies: dict[str, str] = field(default_factory=dict)
+    # A private instance (see ServiceManager.start_private) gets files and a compose project of its own.
+    exclusive: bool = False
+
+    def stem(self, spec: ServiceSpec) -> str:
+        """The name of this instance's log and data dir: `redis`, or `redis-<instance>` when private."""
+        return f"{spec.name}-{self.instance}" if self.exclusive else spec.name
 
     def record(
         self, spec: ServiceSpec, backend: str, env: dict[str, str], ports: dict[str, int], **details: Any
@@ -44,6 +50,7 @@ class StartRequest:
             persistent=self.persistent,
             started_by=self.started_by,
             run_dir=str(self.run_dir),
+            exclusive=self.exclusive,
             **details,
         )
 
@@ -59,6 +66,16 @@ class Backend(Protocol):
 
     def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         """Stop it and remove its data; keep its log."""
+        ...
+
+    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+        """Stop it (SIGKILL at once with `kill`, as a crash) and keep its data, for `resume`."""
+        ...
+
+    def resume(
+        self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
+    ) -> ServiceRecord:
+        """Start a halted instance again on the same data; wait until ready; return the updated record."""
         ...
 
     def is_running(self, record: ServiceRecord) -> bool:

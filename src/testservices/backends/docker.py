@@ -87,11 +87,11 @@ class DockerBackend:
         # scrapes) share its network, as `depends_on` expects, and a second run never touches the first's.
         stem = Path(spec.compose_file).stem
         run = re.sub(r"[^a-z0-9_-]+", "-", request.started_by.lower()).strip("-") or request.instance
-        project = f"vectorstack-{stem}-{run}"
+        project = f"vectorstack-{stem}-{run}" + (f"-{request.instance}" if request.exclusive else "")
         creds = spec.generate_secrets()
         env = {**os.environ, **spec.compose_env(creds)}
         base = self._base(spec, project)
-        log_path = request.run_dir / f"{spec.name}.log"
+        log_path = request.run_dir / f"{request.stem(spec)}.log"
         timeout = self.settings.startup_timeout
         up = [*base, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)), spec.compose_service]
         try:
@@ -117,7 +117,45 @@ class DockerBackend:
             ready_seconds=round(result.seconds, 3),
             log_path=str(log_path),
             compose_project=project,
+            launch={"creds": creds},
         )
+
+    def _record_env(self, spec: ServiceSpec, record: ServiceRecord) -> dict[str, str]:
+        return {**os.environ, **spec.compose_env(record.launch.get("creds", {}))}
+
+    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+        """Stop the container (SIGKILL with `kill`) and keep it, with its volumes, for `resume`."""
+        base = self._base(spec, record.compose_project)
+        env = self._record_env(spec, record)
+        if kill:
+            argv = [*base, "kill", "--signal", "SIGKILL", spec.compose_service]
+        else:
+            argv = [*base, "stop", "--timeout", str(int(spec.stop_grace)), spec.compose_service]
+        self._call(argv, env, 120, f"{'killing' if kill else 'stopping'} {spec.name}")
+
+    def resume(
+        self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
+    ) -> ServiceRecord:
+        """Start the same container again and wait until it answers; a published port may change."""
+        base = self._base(spec, record.compose_project)
+        env = self._record_env(spec, record)
+        self._call([*base, "start", spec.compose_service], env, 120, f"starting {spec.name} again")
+        ports: dict[str, int] = {}
+        host = record.host
+        for role, container_port in spec.container_ports.items():
+            out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
+            host, ports[role] = parse_port(out)
+        exported = spec.exports(host, ports, record.launch.get("creds", {}), backend=self.name)
+        result = wait_until(lambda: spec.check_ready(exported), self.settings.startup_timeout)
+        if not result.ready:
+            self._save_logs(base, spec, env, Path(record.log_path))
+            raise ServiceStartError(
+                spec.name, f"started again but not answering: {result.last_error}", tail(Path(record.log_path))
+            )
+        record.env, record.ports = exported, ports
+        record.host, record.port = spec.main_port(exported)
+        record.ready_seconds = round(result.seconds, 3)
+        return record
 
     def _save_logs(self, base: list[str], spec: ServiceSpec, env: Mapping[str, str], log_path: Path) -> None:
         """Containers lose their logs on `down`; keep them in the run folder like a local service's."""

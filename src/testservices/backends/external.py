@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from testservices.errors import HarnessError
 from testservices.settings import Settings
@@ -27,6 +28,14 @@ class ExternalBackend:
 
     def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         """Nothing to stop: the cluster is not ours."""
+
+    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+        raise HarnessError(f"the external backend did not start {spec.name}: it cannot stop or kill it")
+
+    def resume(
+        self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
+    ) -> ServiceRecord:
+        raise HarnessError(f"the external backend did not start {spec.name}: it cannot start it again")
 
     def is_running(self, record: ServiceRecord) -> bool:
         return True

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from testservices.backends.base import StartRequest
 from testservices.errors import HarnessError, ServiceStartError
@@ -29,8 +32,8 @@ class LocalBackend:
         self.settings = settings
 
     def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
-        log_path = request.run_dir / f"{spec.name}.log"
-        data_dir = request.run_dir / "data" / spec.name
+        log_path = request.run_dir / f"{request.stem(spec)}.log"
+        data_dir = request.run_dir / "data" / request.stem(spec)
         spec.before_start(self.settings)
         creds = spec.generate_secrets()
         last_error: ServiceStartError | None = None
@@ -40,14 +43,8 @@ class LocalBackend:
             ports = dict(zip(spec.port_roles, free_ports(len(spec.port_roles)), strict=True))
             ctx = LaunchContext(self.settings, data_dir, log_path, ports, creds, dependencies=request.dependencies)
             plan = spec.local_plan(ctx)
-            env = {k: v for k, v in os.environ.items() if k not in plan.unset_env}
-            env.update(plan.env)
-            with log_path.open("a") as log:
-                log.write(f"--- testservices: starting {spec.name} (attempt {attempt}): {plan.argv[0]}\n")
-            try:
-                popen = spawn(plan.argv, log_path=log_path, cwd=data_dir, env=env)
-            except OSError as exc:
-                raise ServiceStartError(spec.name, f"could not run {plan.argv[0]}: {exc}") from exc
+            launch = {"argv": plan.argv, "env": plan.env, "unset": list(plan.unset_env), "cwd": str(data_dir)}
+            popen = self._spawn(spec, launch, log_path, f"starting {spec.name} (attempt {attempt})")
             process = ProcessId.of(popen.pid)
             exported = {**spec.exports(ctx.host, ports, creds), **spec.local_exports(ctx)}
             record = request.record(
@@ -59,6 +56,7 @@ class LocalBackend:
                 pid_created=process.create_time,
                 data_dir=str(data_dir),
                 log_path=str(log_path),
+                launch=launch,
             )
             try:
                 if request.on_spawn is not None:
@@ -90,6 +88,57 @@ class LocalBackend:
         assert last_error is not None
         shutil.rmtree(data_dir, ignore_errors=True)
         raise last_error
+
+    @staticmethod
+    def _spawn(spec: ServiceSpec, launch: dict[str, Any], log_path: Path, what: str) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if k not in launch["unset"]}
+        env.update(launch["env"])
+        argv: list[str] = launch["argv"]
+        with log_path.open("a") as log:
+            log.write(f"--- testservices: {what}: {argv[0]}\n")
+        try:
+            return spawn(argv, log_path=log_path, cwd=Path(launch["cwd"]), env=env)
+        except OSError as exc:
+            raise ServiceStartError(spec.name, f"could not run {argv[0]}: {exc}") from exc
+
+    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+        """End the process (SIGKILL at once with `kill`, else a clean stop) and keep its data dir."""
+        process = record.process
+        if process is not None:
+            with Path(record.log_path).open("a") as log:
+                log.write(f"--- testservices: {'killing (SIGKILL)' if kill else 'stopping'} {spec.name}\n")
+            stop_group(process, grace=spec.stop_grace, kill=kill)
+            if record.ports and not wait_closed(record.host, list(record.ports.values())):
+                raise HarnessError(f"{record.name} (pid {record.pid}) ended but its ports still accept connections")
+        spec.after_stop(record.pid, Path(record.data_dir))
+
+    def resume(
+        self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
+    ) -> ServiceRecord:
+        """Run the recorded command again: same ports, same data dir, same credentials; wait until ready."""
+        if not record.launch:
+            raise HarnessError(f"{record.name} was started by an older testservices and cannot be restarted")
+        log_path = Path(record.log_path)
+        popen = self._spawn(spec, record.launch, log_path, f"starting {spec.name} again")
+        process = ProcessId.of(popen.pid)
+        record.pid, record.pid_created = process.pid, process.create_time
+        try:
+            if on_spawn is not None:
+                on_spawn(record)  # the new pid is on file before the wait: a killed run leaves nothing unknown
+            result = wait_until(
+                lambda: spec.check_ready(record.env),
+                self.settings.startup_timeout,
+                alive=lambda: popen.poll() is None,
+            )
+        except BaseException:
+            stop_group(process, grace=spec.stop_grace)
+            raise
+        if not result.ready:
+            stop_group(process, grace=spec.stop_grace)
+            why = "exited" if result.died else f"was not ready after {result.seconds:.1f} s ({result.last_error})"
+            raise ServiceStartError(spec.name, f"restarted with its old data, it {why}", tail(log_path), str(log_path))
+        record.ready_seconds = round(result.seconds, 3)
+        return record
 
     def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         process = record.process

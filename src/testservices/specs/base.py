@@ -117,6 +117,10 @@ class ServiceSpec(ABC):
                 )
         return {key: environ[key] for key in self.exported if environ.get(key)}
 
+    def persist_delay(self) -> float:
+        """Seconds after a write until the local server has it on disk (what a SIGKILL sooner would lose)."""
+        return 0.0
+
     def after_stop(self, pid: int | None, data_dir: Path) -> None:  # noqa: B027 - optional hook
         """Remove what the server left outside its data dir (most leave nothing)."""
 

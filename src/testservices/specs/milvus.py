@@ -112,6 +112,10 @@ def render_config(template: str, values: Mapping[str, str]) -> str:
     text = _PLACEHOLDER.sub(fill, template)
     text = re.sub(r"^(\s+)ip:\s*(#.*)?$", r"\1ip: 127.0.0.1", text, flags=re.MULTILINE)
     text = re.sub(r"^(\s+)timeTickInterval: \d+", r"\1timeTickInterval: 20", text, flags=re.MULTILINE)
+    # After a crash (SIGKILL) the restarted Milvus waits for the dead process's sessions to expire before
+    # it reloads collections: 30 s by default, 10 s here. Keep-alives are in-process (embedded etcd), so a
+    # shorter lease cannot expire under load.
+    text = re.sub(r"^(  session:\n    ttl:) \d+", r"\1 10", text, flags=re.MULTILINE)
     # Warnings and errors only: at `info` Milvus logs several lines per request, which would bury the
     # lines that matter in the log tail attached to a failing test.
     return re.sub(r"^log:\n  level: \w+", "log:\n  level: warn", text, flags=re.MULTILINE)

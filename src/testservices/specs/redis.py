@@ -75,6 +75,9 @@ class RedisSpec(ServiceSpec):
     def generate_secrets(self) -> dict[str, str]:
         return {"password": self.token()}
 
+    def persist_delay(self) -> float:
+        return 1.5  # appendfsync everysec
+
     def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
         # The password goes into a config file, not argv, so `ps` shows no secret.
         config = ctx.data_dir / "redis.conf"
@@ -85,7 +88,10 @@ class RedisSpec(ServiceSpec):
                     f"bind {ctx.host}",
                     "protected-mode yes",
                     'save ""',
-                    "appendonly no",
+                    # An append-only file, fsynced every second, as production caches often run: a restart
+                    # after a crash brings back what was written more than a second before it.
+                    "appendonly yes",
+                    "appendfsync everysec",
                     f'dir "{ctx.data_dir}"',
                     f"requirepass {ctx.secrets['password']}",
                     "loglevel notice",

@@ -7,6 +7,7 @@ how the tests drive 16 concurrent clients. Driver errors become the library's ow
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +19,12 @@ from vectorstack.errors import (
     AlreadyExistsError,
     BatchWriteError,
     CollectionNotFoundError,
+    CollectionNotLoadedError,
     FailedBatch,
     InvalidInputError,
     NotFoundError,
+    ServerError,
+    ServiceUnavailableError,
     UnsupportedOperationError,
     VectorStackError,
 )
@@ -195,6 +199,21 @@ class VectorStore(MilvusConnection):
         state = self._call("load_state", lambda: self._client.get_load_state(name), collection=name)
         return str(state.get("state")).endswith("Loaded")
 
+    def wait_loaded(self, name: str, timeout: float = 60.0) -> float:
+        """Wait until the collection is searchable; returns the seconds waited. A restarted Milvus reloads
+        the collections that were loaded, but only after its old sessions expire (10-30 s after a crash),
+        and answers `CollectionNotLoadedError` until then."""
+        started = time.monotonic()
+        while True:
+            try:
+                if self.is_loaded(name):
+                    return time.monotonic() - started
+            except (ServiceUnavailableError, ServerError):
+                pass  # still coming up
+            if time.monotonic() - started > timeout:
+                raise CollectionNotLoadedError(name)
+            time.sleep(0.5)
+
     # -- writes -----------------------------------------------------------------------------------------
     def insert(
         self, collection: str, records: Sequence[Mapping[str, Any]], *, partition: str | None = None
@@ -221,6 +240,7 @@ class VectorStore(MilvusConnection):
         rows = prepare(info, records, refuse_duplicates=refuse_duplicates)
         result = WriteResult()
         failed: list[FailedBatch] = []
+        causes: list[VectorStackError] = []
         method = self._client.insert if operation == "insert" else self._client.upsert
         # Cut every batch before writing any, so a record too large for a batch fails the call up front.
         planned = list(batches(rows, info.vector_field, self.max_batch_bytes))
@@ -238,6 +258,7 @@ class VectorStore(MilvusConnection):
                 # The server refused this batch (or went away): the others still go in, and the caller
                 # learns exactly which records did not.
                 failed.append(FailedBatch(first, last, str(exc)))
+                causes.append(exc)
                 continue
             count = int(answer.get("insert_count", answer.get("upsert_count", len(batch))))
             ids = answer.get("ids", answer.get("primary_keys", []))
@@ -245,7 +266,8 @@ class VectorStore(MilvusConnection):
             result.ids.extend(list(ids))
             result.batches.append(BatchResult(first, last, count, nbytes))
         if failed:
-            raise BatchWriteError(f"{operation} into {collection!r}", result.count, failed)
+            # Chained to the first batch's error, so callers can tell a refusal from an outage.
+            raise BatchWriteError(f"{operation} into {collection!r}", result.count, failed) from causes[0]
         return result
 
     def delete(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,8 @@ class CollectionBackup:
             },
         }
 
-    def backup(self, collection: str) -> BackupInfo:
+    def backup(self, collection: str, *, progress: Callable[[int], None] | None = None) -> BackupInfo:
+        """Write every record to S3 in chunks, then the manifest; `progress` gets the rows done so far."""
         version = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"{time.time_ns() % 1_000_000_000:09d}Z"
         base = self._base(collection, version)
         schema = self.describe(collection)
@@ -112,6 +114,8 @@ class CollectionBackup:
             self.objects.put_bytes(self.bucket, f"{name}.rows.json", json.dumps(rows).encode())
             chunks.append({"vectors": f"{name}.vectors", "rows": f"{name}.rows.json", "count": len(rows)})
             rows_total += len(rows)
+            if progress is not None:
+                progress(rows_total)
         manifest = {
             "format": FORMAT,
             "collection": collection,
@@ -143,7 +147,14 @@ class CollectionBackup:
             raise VectorStackError(f"backup {chosen} has format {manifest.get('format')}; this library reads {FORMAT}")
         return manifest
 
-    def restore(self, collection: str, *, version: str | None = None, into: str | None = None) -> BackupInfo:
+    def restore(
+        self,
+        collection: str,
+        *,
+        version: str | None = None,
+        into: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> BackupInfo:
         """Rebuild the collection (schema, index, records) from a backup; the latest unless `version`."""
         manifest = self.manifest(collection, version)
         spec = manifest["schema"]
@@ -161,6 +172,7 @@ class CollectionBackup:
         )
         index = IndexSpec(spec["index"]["type"], metric=spec["metric"], params=spec["index"]["params"])
         self.store.create_collection(target, schema, index=index, load=False)
+        done = 0
         for chunk in manifest["chunks"]:
             vectors = self.objects.get_array(self.bucket, chunk["vectors"])
             rows = json.loads(self.objects.get_bytes(self.bucket, chunk["rows"]))
@@ -171,6 +183,9 @@ class CollectionBackup:
             for row, vector in zip(rows, vectors, strict=True):
                 row[spec["vector_field"]] = vector
             self.store.insert(target, rows)
+            done += len(rows)
+            if progress is not None:
+                progress(done)
         self.store.load(target)
         restored = self.store.count(target)
         if restored != manifest["rows"]:

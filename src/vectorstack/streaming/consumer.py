@@ -93,6 +93,8 @@ class StreamConsumer:
         }
         self._consumer = Consumer(settings)
         self._positions: dict[tuple[str, int], int] = {}
+        # The last transient error a poll met while still returning messages (None after a clean poll).
+        self.last_error: VectorStackError | None = None
 
         def assigned(_consumer: Consumer, partitions: list[TopicPartition]) -> None:
             if on_assign:
@@ -113,7 +115,8 @@ class StreamConsumer:
 
     def poll(self, max_messages: int = 500, timeout: float = 1.0) -> list[Received]:
         """Raw messages (up to `max_messages`, waiting at most `timeout` s); they count as processed once
-        returned, and `commit()` commits them."""
+        returned, and `commit()` commits them. A transient error (a broker away) raises only when no
+        message came with it; otherwise it is kept in `last_error`. The client reconnects by itself."""
         try:
             with tracked(self.metrics, "kafka", "poll"):
                 messages: list[Message] = self._consumer.consume(max_messages, timeout)
@@ -122,12 +125,18 @@ class StreamConsumer:
         if self.metrics is not None:
             self.metrics.count("kafka", "poll", len(messages))
         received = []
+        problem: KafkaError | None = None
         for message in messages:
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:
                     continue
-                raise self._fail(error, "poll")
+                if error.fatal():
+                    raise self._fail(error, "poll")
+                # A broker going away shows up as error events between messages: keep the messages around
+                # them (raising here would skip past them, and a later commit would lose them).
+                problem = error
+                continue
             topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
             kind, stamp = message.timestamp()
             received.append(
@@ -142,6 +151,9 @@ class StreamConsumer:
                 )
             )
             self._positions[(topic, partition)] = offset + 1
+        self.last_error = None if problem is None else self._fail(problem, "poll")
+        if self.last_error is not None and not received:
+            raise self.last_error
         return received
 
     def poll_records(self, max_messages: int = 500, timeout: float = 1.0) -> list[ReceivedRecord]:

@@ -1,0 +1,5 @@
+import sys
+
+from vectorstack.pipeline.cli import main
+
+sys.exit(main())
