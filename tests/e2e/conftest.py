@@ -321,3 +321,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/e2e/" in item.nodeid or item.nodeid.startswith("e2e/"):
             item.add_marker(pytest.mark.e2e)
+            # Every scenario moves thousands of records through five services: the slow-test time limit.
+            item.add_marker(pytest.mark.slow)

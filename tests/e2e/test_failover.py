@@ -103,6 +103,7 @@ def test_redis_crash_neither_stops_ingest_nor_leaves_stale_cache_entries(
         assert all(record is None for record in even.values())
 
 
+@pytest.mark.broker_feature("persistence")
 def test_kafka_broker_crash_loses_and_duplicates_nothing(
     pipeline: Pipeline, store: VectorStore, private_service: Callable[[str], ServiceControl]
 ) -> None:

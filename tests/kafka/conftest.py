@@ -8,22 +8,11 @@ from typing import TypeVar
 
 import pytest
 
-from testservices.specs.kafka import MISSING_FEATURES
 from testservices.state import Endpoint
 from vectorstack.config import KafkaConfig
 from vectorstack.streaming import StreamConsumer, TopicAdmin
 
 T = TypeVar("T")
-
-
-@pytest.fixture(autouse=True)
-def _broker_features(request: pytest.FixtureRequest, kafka_service: Endpoint) -> None:
-    """Skip, with the reason, tests that need what the running broker lacks (see TESTSERVICES_KAFKA)."""
-    missing = MISSING_FEATURES.get(kafka_service.env.get("KAFKA_BROKER", ""), {})
-    for marker in request.node.iter_markers("broker_feature"):
-        for feature in marker.args:
-            if feature in missing:
-                pytest.skip(f"{kafka_service.env['KAFKA_BROKER']} broker: {missing[feature]}")
 
 
 @pytest.fixture(scope="session")
