@@ -188,6 +188,17 @@ def e2e(session: nox.Session) -> None:
     run_suite(session, "e2e")
 
 
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not a test): library vs raw drivers, services, harness -> bench-results/ (`-- --check`)."""
+    services = ("kafka", "milvus", "redis", "s3", "prometheus")
+    install_debian_packages(session, services)
+    install(session, "pipeline", "test", "bench", *server_extras(services))
+    env = {**test_env(session), "COVERAGE_FILE": os.devnull}
+    with services_up(session, services, env):
+        session.run("python", "-m", "benchmarks", *session.posargs, env=env)
+
+
 @nox.session
 def coverage(session: nox.Session) -> None:
     """Combine the test sessions' coverage data: terminal report, HTML (htmlcov/) and XML (coverage.xml)."""

@@ -7,6 +7,8 @@ Layout: b"VSA" | version (1 byte) | dtype string length (1 byte) | dtype string 
 
 from __future__ import annotations
 
+import functools
+import math
 import struct
 from typing import Any
 
@@ -37,6 +39,15 @@ def encode_array(array: Any) -> bytes:
     return header + np.ascontiguousarray(little).tobytes()
 
 
+@functools.lru_cache(maxsize=64)
+def _dtype(name: bytes) -> np.dtype[Any]:
+    """Parsing a dtype string costs more than decoding a 128-float vector: parse each name once."""
+    dtype = np.dtype(name.decode())
+    if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
+        raise CorruptValueError(f"array header names dtype {dtype}, which vectorstack never writes: value is damaged")
+    return dtype
+
+
 def decode_array(blob: bytes) -> npt.NDArray[Any]:
     try:
         if blob[:3] != MAGIC:
@@ -47,11 +58,7 @@ def decode_array(blob: bytes) -> npt.NDArray[Any]:
                 "vectorstack (upgrade this one) or damaged"
             )
         dtype_len = blob[4]
-        dtype = np.dtype(blob[5 : 5 + dtype_len].decode())
-        if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
-            raise CorruptValueError(
-                f"array header names dtype {dtype}, which vectorstack never writes: value is damaged"
-            )
+        dtype = _dtype(blob[5 : 5 + dtype_len])
         offset = 5 + dtype_len
         ndim = blob[offset]
         if ndim > MAX_NDIM:
@@ -59,11 +66,13 @@ def decode_array(blob: bytes) -> npt.NDArray[Any]:
         offset += 1
         shape = struct.unpack(f"<{ndim}Q", blob[offset : offset + 8 * ndim])
         offset += 8 * ndim
-        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        data = blob[offset:]
-        if len(data) != expected:
-            raise CorruptValueError(f"array data is {len(data)} bytes, header says {expected}: value is damaged")
-        return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+        expected = math.prod(shape) * dtype.itemsize
+        if len(blob) - offset != expected:
+            raise CorruptValueError(
+                f"array data is {len(blob) - offset} bytes, header says {expected}: value is damaged"
+            )
+        # Read in place (no slice copy), then one copy into a writable array in native byte order.
+        return np.frombuffer(blob, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
     except CorruptValueError:
         raise
     except (IndexError, struct.error, TypeError, ValueError, UnicodeDecodeError, OverflowError) as exc:

@@ -189,3 +189,16 @@ def test_binary_fields_and_capped_streams(cache: RedisCache) -> None:
         _ = entries[0].fields
     assert stream.delete()
     assert stream.length() == 0
+
+
+def test_add_many_appends_in_order_in_one_call_and_checks_all_first(cache: RedisCache) -> None:
+    stream = cache.stream("bulk")
+    ids = stream.add_many([{"n": i} for i in range(500)])
+    assert len(ids) == 500
+    assert ids == sorted(ids, key=lambda i: tuple(int(p) for p in i.split("-")))
+    assert stream.length() == 500
+    with pytest.raises(InvalidInputError, match="must be str, bytes, int or float"):
+        stream.add_many([{"n": 1}, {"n": [2]}])  # type: ignore[dict-item]
+    assert stream.length() == 500, "nothing of a refused batch is written"
+    assert stream.add_many([]) == []
+    stream.delete()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,8 +165,8 @@ class StreamQueue:
         self.key = space.key("stream", stream)
         self.maxlen = None if maxlen is None else check_count(maxlen, "maxlen")
 
-    def add(self, fields: Fields) -> str:
-        """Append an entry; returns its id. With `maxlen`, the oldest entries beyond it are dropped."""
+    @staticmethod
+    def _checked(fields: Fields) -> dict[Any, Any]:
         if not isinstance(fields, Mapping) or not fields:
             raise InvalidInputError("a stream entry needs at least one field (a mapping of name to value)")
         for name, value in fields.items():
@@ -176,10 +176,27 @@ class StreamQueue:
                     f"stream field {name!r} must be str, bytes, int or float, got {type(value).__name__}; "
                     "encode structured values (e.g. json.dumps) first"
                 )
-        entry: dict[Any, Any] = dict(fields)
+        return dict(fields)
+
+    def add(self, fields: Fields) -> str:
+        """Append an entry; returns its id. With `maxlen`, the oldest entries beyond it are dropped."""
+        entry = self._checked(fields)
         with translated(self.space.config):
             entry_id = self.space.client.xadd(self.key, entry, maxlen=self.maxlen, approximate=False)
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    def add_many(self, entries: Sequence[Fields]) -> list[str]:
+        """Append entries in order, in one round trip (a pipeline): one call per entry costs a network
+        round trip each, which caps a producer at a few thousand entries per second."""
+        checked = [self._checked(fields) for fields in entries]  # all checked before any is sent
+        if not checked:
+            return []
+        with translated(self.space.config):
+            pipe = self.space.client.pipeline(transaction=False)
+            for entry in checked:
+                pipe.xadd(self.key, entry, maxlen=self.maxlen, approximate=False)
+            ids = pipe.execute()
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
     def ensure_group(self, group: str, *, from_start: bool = True) -> bool:
         """Create the group (and stream) if missing; True when it was created now, False if it existed."""

@@ -1,0 +1,176 @@
+"""Figures and how they are measured: warm up, repeat, report the median and the spread.
+
+`ratio` is the library's performance relative to the raw driver doing the same work: value/baseline for
+throughputs, baseline/value for latencies. 1.0 means no cost; below 1.0 the library is slower.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Figure:
+    name: str
+    unit: str
+    value: float
+    spread: float
+    higher_is_better: bool
+    baseline: float | None = None
+    baseline_name: str | None = None
+    ratio: float | None = None
+    seed_threshold: float | None = None
+    group: str = ""
+    # Raw samples for the plots (latency distributions); not written to results.json.
+    samples: list[float] = field(default_factory=list, repr=False)
+    baseline_samples: list[float] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.baseline:
+            self.ratio = self.value / self.baseline if self.higher_is_better else self.baseline / self.value
+
+    @property
+    def passed(self) -> bool | None:
+        if self.seed_threshold is None:
+            return None
+        return self.value > self.seed_threshold if self.higher_is_better else self.value < self.seed_threshold
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("samples", "baseline_samples"):
+            data.pop(key)
+        return data
+
+
+def summary(values: Sequence[float]) -> tuple[float, float]:
+    """Median and spread (half the range) of repeated measurements."""
+    return statistics.median(values), (max(values) - min(values)) / 2
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def latencies(fn: Callable[[], Any], count: int, warmup: int = 20) -> list[float]:
+    """Milliseconds per call of `fn`, one call at a time."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+class Bench:
+    """Collects figures and prints a progress line per figure as it is measured."""
+
+    def __init__(self, repeats: int, quick: bool) -> None:
+        self.repeats = repeats
+        self.quick = quick
+        self.figures: list[Figure] = []
+
+    def size(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        line = f"  {figure.name}: {figure.value:,.3g} {figure.unit} (±{figure.spread:,.2g})"
+        if figure.baseline is not None:
+            line += f", {figure.baseline_name} {figure.baseline:,.3g}, ratio {figure.ratio:.2f}"
+        if figure.passed is not None:
+            line += f", seed {'<' if not figure.higher_is_better else '>'} {figure.seed_threshold:g}: "
+            line += "ok" if figure.passed else "MISSED"
+        print(line, flush=True)
+        return figure
+
+    def throughput(
+        self,
+        name: str,
+        unit: str,
+        work: int,
+        library: Callable[[], Any],
+        raw: Callable[[], Any] | None = None,
+        raw_name: str | None = None,
+        *,
+        threshold: float | None = None,
+        group: str,
+        setup: Callable[[], Any] | None = None,
+    ) -> Figure:
+        """`work` units per second of each callable, alternating library and raw run by run."""
+        lib_runs, raw_runs = [], []
+        for _ in range(self.repeats):
+            if setup:
+                setup()
+            lib_runs.append(work / timed(library))
+            if raw is not None:
+                if setup:
+                    setup()
+                raw_runs.append(work / timed(raw))
+        value, spread = summary(lib_runs)
+        baseline = summary(raw_runs)[0] if raw_runs else None
+        return self.add(
+            Figure(
+                name,
+                unit,
+                value,
+                spread,
+                True,
+                baseline,
+                raw_name,
+                seed_threshold=threshold,
+                group=group,
+                samples=lib_runs,
+                baseline_samples=raw_runs,
+            )
+        )
+
+    def latency(
+        self,
+        name: str,
+        library_ms: Sequence[float],
+        raw_ms: Sequence[float] | None,
+        raw_name: str | None,
+        *,
+        quantiles: Sequence[int],
+        thresholds: dict[int, float] | None = None,
+        group: str,
+    ) -> list[Figure]:
+        figures = []
+        for q in quantiles:
+            value = percentile(library_ms, q)
+            # Spread: how much the quantile moves between the halves of the run.
+            half = len(library_ms) // 2
+            spread = abs(percentile(library_ms[:half], q) - percentile(library_ms[half:], q)) / 2
+            baseline = percentile(raw_ms, q) if raw_ms else None
+            figures.append(
+                self.add(
+                    Figure(
+                        f"{name} p{q}",
+                        "ms",
+                        value,
+                        spread,
+                        False,
+                        baseline,
+                        raw_name,
+                        seed_threshold=(thresholds or {}).get(q),
+                        group=group,
+                        samples=list(library_ms),
+                        baseline_samples=list(raw_ms or []),
+                    )
+                )
+            )
+        return figures
