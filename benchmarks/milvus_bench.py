@@ -13,9 +13,12 @@ from pymilvus import DataType, MilvusClient
 
 from benchmarks.core import Bench, Figure, latencies
 from vectorstack.config import MilvusConfig
-from vectorstack.milvus import CollectionSchema, VectorStore
+from vectorstack.milvus import CollectionSchema, IndexSpec, VectorStore
 
 GROUP = "milvus"
+# efConstruction 100 (the library's default is 200): the same index on both sides, built in about half the
+# time on a 2-core machine; recall@10 is reported below.
+INDEX = IndexSpec("HNSW", params={"M": 16, "efConstruction": 100})
 DIM = 128
 CLIENTS = 16
 
@@ -34,19 +37,24 @@ def _raw_collection(client: MilvusClient, name: str) -> None:
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
     params = client.prepare_index_params()
-    params.add_index("vector", index_type="HNSW", metric_type="COSINE", params={"M": 16, "efConstruction": 200})
+    params.add_index("vector", index_type="HNSW", metric_type="COSINE", params=dict(INDEX.build_params()))
     client.create_collection(name, schema=schema, index_params=params, consistency_level="Strong")
 
 
-def _wait_indexed(client: MilvusClient, name: str, rows: int, timeout: float = 300) -> None:
-    client.flush(name)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = client.describe_index(name, "vector")
+def _wait_indexed(client: MilvusClient, names: list[str], rows: int, timeout: float = 600) -> None:
+    """Seal the segments and wait until HNSW covers every row, so the search figures are HNSW's."""
+    for name in names:
+        client.flush(name)
+    started = time.monotonic()
+    waiting = list(names)
+    while waiting and time.monotonic() - started < timeout:
+        info = client.describe_index(waiting[0], "vector")
         if int(info.get("indexed_rows", 0)) >= rows and int(info.get("pending_index_rows", 0)) == 0:
-            return
-        time.sleep(1)
-    raise TimeoutError(f"{name}: index not built after {timeout} s")
+            print(f"  ({waiting.pop(0)} indexed after {time.monotonic() - started:.0f} s)", flush=True)
+            continue
+        time.sleep(2)
+    if waiting:
+        print(f"  (index still building after {timeout:.0f} s: {waiting}; searching anyway)", flush=True)
 
 
 def run(bench: Bench, env: Mapping[str, str]) -> None:
@@ -57,11 +65,12 @@ def run(bench: Bench, env: Mapping[str, str]) -> None:
     store = VectorStore(config)
     raw = MilvusClient(uri=config.uri, token=config.token or "")
     schema = CollectionSchema(dimension=DIM, metric="COSINE")
+    index = INDEX
     lib_name, raw_name = f"bench_lib_{uuid.uuid4().hex[:6]}", f"bench_raw_{uuid.uuid4().hex[:6]}"
 
     def reset() -> None:
         store.drop_collection(lib_name)
-        store.create_collection(lib_name, schema)
+        store.create_collection(lib_name, schema, index=index)
         if raw.has_collection(raw_name):
             raw.drop_collection(raw_name)
         _raw_collection(raw, raw_name)
@@ -82,8 +91,7 @@ def run(bench: Bench, env: Mapping[str, str]) -> None:
             group=GROUP,
             setup=reset,
         )
-        _wait_indexed(raw, lib_name, n)
-        _wait_indexed(raw, raw_name, n)
+        _wait_indexed(raw, [lib_name, raw_name], n)
         _search(bench, store, raw, lib_name, raw_name, vectors, config)
     finally:
         store.drop_collection(lib_name)

@@ -30,7 +30,7 @@ DIM = 128
 
 def run(bench: Bench, env: Mapping[str, str]) -> None:
     kafka, milvus, redis = KafkaConfig.from_env(env), MilvusConfig.from_env(env), RedisConfig.from_env(env)
-    n = bench.size(50_000, 10_000)
+    n = bench.size(20_000, 5_000)
     name = f"benchpipe_{uuid.uuid4().hex[:6]}"
     topic = f"{name}_in"
     admin = TopicAdmin(kafka)

@@ -73,20 +73,22 @@ def prepare(
     if isinstance(records, Mapping):
         raise InvalidInputError("pass a list of records (dicts), not one record")
     rows: list[dict[str, Any]] = []
+    vectors: list[npt.NDArray[np.float32]] = []
     seen: dict[Any, int] = {}
+    vector_field, dimension, check_keys = info.vector_field, info.dimension, not info.auto_id
     for position, record in enumerate(records):
         if not isinstance(record, Mapping):
             raise InvalidInputError(f"record {position} is a {type(record).__name__}, not a dict")
-        if info.vector_field not in record:
-            raise InvalidInputError(f"record {position} has no {info.vector_field!r} vector")
-        vector = np.asarray(record[info.vector_field], dtype=np.float32)
-        if vector.ndim != 1 or vector.shape[0] != info.dimension:
-            raise DimensionMismatchError(info.dimension, int(vector.size), f"record {position} of {info.name!r}")
-        if not np.isfinite(vector).all():
-            raise InvalidInputError(f"record {position} of {info.name!r} has NaN or infinity in its vector")
+        if vector_field not in record:
+            raise InvalidInputError(f"record {position} has no {vector_field!r} vector")
+        vector = record[vector_field]
+        if not (isinstance(vector, np.ndarray) and vector.dtype == np.float32):
+            vector = np.asarray(vector, dtype=np.float32)
+        if vector.shape != (dimension,):
+            raise DimensionMismatchError(dimension, int(vector.size), f"record {position} of {info.name!r}")
         row = dict(record)
-        row[info.vector_field] = vector
-        if not info.auto_id:
+        row[vector_field] = vector
+        if check_keys:
             if info.primary_key not in record:
                 raise InvalidInputError(f"record {position} has no primary key {info.primary_key!r}")
             key = record[info.primary_key]
@@ -97,6 +99,11 @@ def prepare(
                 )
             seen[key] = position
         rows.append(row)
+        vectors.append(vector)
+    # One finiteness check over all vectors (a per-row check cost more than the rest of this function).
+    if vectors and not np.isfinite(np.stack(vectors)).all():
+        bad = next(i for i, v in enumerate(vectors) if not np.isfinite(v).all())
+        raise InvalidInputError(f"record {bad} of {info.name!r} has NaN or infinity in its vector")
     return rows
 
 
@@ -108,6 +115,8 @@ def record_size(row: Mapping[str, Any], vector_field: str) -> int:
             size += int(value.nbytes)
         elif isinstance(value, str | bytes):
             size += len(value) + len(key) + 8
+        elif isinstance(value, int | float):
+            size += len(key) + 16
         else:
             size += len(repr(value)) + len(key) + 8
     return size
