@@ -91,6 +91,10 @@ def run(bench: Bench, env: Mapping[str, str]) -> None:
             group=GROUP,
             setup=reset,
         )
+        # The last setup emptied the library's collection for the raw run: fill it again for the searches.
+        store.drop_collection(lib_name)
+        store.create_collection(lib_name, schema, index=index)
+        store.insert(lib_name, rows)
         _wait_indexed(raw, [lib_name, raw_name], n)
         _search(bench, store, raw, lib_name, raw_name, vectors, config)
     finally:
