@@ -262,5 +262,5 @@ def test_operations_are_measured_when_metrics_are_given(s3_config: S3Config, buc
         store.get_bytes(bucket, "absent")
     sample = metrics.registry.get_sample_value
     assert sample("vectorstack_operations_total", {"service": "s3", "operation": "upload", "outcome": "ok"}) == 1
-    assert sample("vectorstack_operations_total", {"service": "s3", "operation": "head", "outcome": "error"}) == 1
+    assert sample("vectorstack_operations_total", {"service": "s3", "operation": "download", "outcome": "error"}) == 1
     assert sample("vectorstack_errors_total", {"service": "s3", "kind": "NotFoundError"}) == 1
