@@ -29,6 +29,8 @@ from vectorstack.pipeline import IngestWorker, PipelineSettings, RecordCache
 from vectorstack.storage import ObjectStore
 from vectorstack.streaming import StreamProducer, TopicAdmin, VectorRecord
 
+from ..prometheus_api import promql
+
 DIM = 32
 PARTITIONS = 4
 
@@ -178,18 +180,6 @@ def assert_cache_not_stale(cache: RecordCache, pipeline: Pipeline) -> int:
         assert record.metadata == want.metadata, f"cache holds a stale version of {record_id}"
         np.testing.assert_array_equal(record.vector, want.vector)
     return present
-
-
-def promql(prometheus_url: str, query: str) -> list[dict[str, Any]]:
-    import json
-    import urllib.request
-
-    url = f"{prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': query})}"
-    with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback test server
-        body = json.load(answer)
-    assert body["status"] == "success", body
-    result: list[dict[str, Any]] = body["data"]["result"]
-    return result
 
 
 def prom_value(prometheus_url: str, query: str) -> float | None:

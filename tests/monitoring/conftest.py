@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 import urllib.request
@@ -13,6 +12,10 @@ import pytest
 
 from testservices.state import Endpoint
 
+from ..prometheus_api import get_json, promql
+
+__all__ = ["get_json", "promql"]  # the suite's modules import them from here
+
 T = TypeVar("T")
 
 
@@ -22,17 +25,6 @@ def stack(
 ) -> dict[str, str]:
     """The variables of the whole stack (Prometheus brings the others up first; these reuse them)."""
     return {**smtp_service.env, **alertmanager_service.env, **pushgateway_service.env, **prometheus_service.env}
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback URLs from the harness
-        return json.loads(answer.read())
-
-
-def promql(prometheus_url: str, query: str) -> list[dict[str, Any]]:
-    answer = get_json(f"{prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': query})}")
-    assert answer["status"] == "success", answer
-    return list(answer["data"]["result"])
 
 
 def reload_prometheus(prometheus_url: str) -> None:

@@ -96,11 +96,7 @@ class DockerBackend:
         up = [*base, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)), spec.compose_service]
         try:
             self._call(up, env, timeout + 60, f"starting {spec.name}")
-            ports: dict[str, int] = {}
-            host = "127.0.0.1"
-            for role, container_port in spec.container_ports.items():
-                out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
-                host, ports[role] = parse_port(out)
+            host, ports = self._published(base, spec, env, "127.0.0.1")
             exported = spec.exports(host, ports, creds, backend=self.name)
             result = wait_until(lambda: spec.check_ready(exported), timeout)
             if not result.ready:
@@ -119,6 +115,16 @@ class DockerBackend:
             compose_project=project,
             launch={"creds": creds},
         )
+
+    def _published(
+        self, base: list[str], spec: ServiceSpec, env: Mapping[str, str], host: str
+    ) -> tuple[str, dict[str, int]]:
+        """Host and published port of each role (Docker picks them at every container start)."""
+        ports: dict[str, int] = {}
+        for role, container_port in spec.container_ports.items():
+            out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
+            host, ports[role] = parse_port(out)
+        return host, ports
 
     def _record_env(self, spec: ServiceSpec, record: ServiceRecord) -> dict[str, str]:
         return {**os.environ, **spec.compose_env(record.launch.get("creds", {}))}
@@ -140,11 +146,7 @@ class DockerBackend:
         base = self._base(spec, record.compose_project)
         env = self._record_env(spec, record)
         self._call([*base, "start", spec.compose_service], env, 120, f"starting {spec.name} again")
-        ports: dict[str, int] = {}
-        host = record.host
-        for role, container_port in spec.container_ports.items():
-            out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
-            host, ports[role] = parse_port(out)
+        host, ports = self._published(base, spec, env, record.host)
         exported = spec.exports(host, ports, record.launch.get("creds", {}), backend=self.name)
         result = wait_until(lambda: spec.check_ready(exported), self.settings.startup_timeout)
         if not result.ready:

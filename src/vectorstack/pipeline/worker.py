@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from vectorstack.cache import RedisCache
 from vectorstack.config import KafkaConfig, MilvusConfig, RedisConfig, S3Config
@@ -37,6 +37,7 @@ from vectorstack.streaming.codec import DecodeError, VectorRecord, decode
 from vectorstack.streaming.consumer import DeadLetters, Received
 
 MAX_BACKOFF = 5.0
+T = TypeVar("T")
 
 
 class _Stopping(Exception):
@@ -225,32 +226,36 @@ class IngestWorker:
 
     def _upsert(self, chunk: list[VectorRecord], rows: dict[Any, dict[str, Any]]) -> str | None:
         """None once stored; the reason if Milvus refuses the records themselves (not an outage)."""
-        delay = 0.2
+
+        def attempt() -> str | None:
+            try:
+                self.store.upsert(self.settings.collection, [rows[r.id] for r in chunk])
+            except VectorStackError as exc:
+                cause = exc.__cause__ if isinstance(exc, BatchWriteError) else exc
+                if isinstance(cause, InvalidInputError):
+                    return str(cause)
+                raise
+            return None
+
         with self.metrics.track("pipeline", "batch", records=len(chunk)):
-            while True:
-                try:
-                    self.store.upsert(self.settings.collection, [rows[r.id] for r in chunk])
-                    return None
-                except VectorStackError as exc:
-                    cause = exc.__cause__ if isinstance(exc, BatchWriteError) else exc
-                    if isinstance(cause, InvalidInputError):
-                        return str(cause)
-                    self._trouble("milvus", exc)
-                    self._sleep(delay)
-                    delay = min(delay * 2, MAX_BACKOFF)
+            return self._retrying("milvus", attempt)
+
+    def _retrying(self, stage: str, attempt: Callable[[], T]) -> T:
+        """Call `attempt` until it stops raising the library's errors (an outage), backing off from 0.2 s
+        to MAX_BACKOFF; `stop()` ends the wait with _Stopping, so nothing after it is committed."""
+        delay = 0.2
+        while True:
+            try:
+                return attempt()
+            except VectorStackError as exc:
+                self._trouble(stage, exc)
+                self._sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF)
 
     def _dead_letter(self, message: Received, reason: str) -> None:
         """Send to the dead-letter topic, retrying while Kafka is away: an offset past a poison record is
         committed only once the record is safely in the dead-letter topic."""
-        delay = 0.2
-        while True:
-            try:
-                self.dead_letters.send(message, reason)
-                break
-            except VectorStackError as exc:
-                self._trouble("dead_letter", exc)
-                self._sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
+        self._retrying("dead_letter", lambda: self.dead_letters.send(message, reason))
         self.telemetry.dead_lettered.inc()
         self.summary.dead_lettered += 1
         self.say(f"dead-lettered {message.topic}/{message.partition}/{message.offset}: {reason}")
