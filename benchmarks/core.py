@@ -75,6 +75,25 @@ def latencies(fn: Callable[[], Any], count: int, warmup: int = 20) -> list[float
     return out
 
 
+def paired_latencies(
+    library: Callable[[], Any], raw: Callable[[], Any], count: int, warmup: int = 20
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per call of each, alternating call by call: on a shared 2-core machine a noisy second
+    then lands on both sides instead of on whichever happened to run in it."""
+    for _ in range(warmup):
+        library()
+        raw()
+    lib_ms, raw_ms = [], []
+    for _ in range(count):
+        started = time.perf_counter()
+        library()
+        middle = time.perf_counter()
+        raw()
+        lib_ms.append((middle - started) * 1000)
+        raw_ms.append((time.perf_counter() - middle) * 1000)
+    return lib_ms, raw_ms
+
+
 class Bench:
     """Collects figures and prints a progress line per figure as it is measured."""
 

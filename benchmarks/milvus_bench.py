@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pymilvus import DataType, MilvusClient
 
-from benchmarks.core import Bench, Figure, latencies
+from benchmarks.core import Bench, Figure, paired_latencies
 from vectorstack.config import MilvusConfig
 from vectorstack.milvus import CollectionSchema, IndexSpec, VectorStore
 
@@ -127,10 +127,7 @@ def _search(
         return raw.search(raw_name, data=[queries[next(it) % 200]], limit=10, search_params=params, anns_field="vector")
 
     count = bench.size(600, 200)
-    lib_ms, raw_ms = [], []
-    for _ in range(bench.repeats):
-        lib_ms += latencies(lib_one, count // bench.repeats)
-        raw_ms += latencies(raw_one, count // bench.repeats)
+    lib_ms, raw_ms = paired_latencies(lib_one, raw_one, count)
     bench.latency(
         "milvus search top-10 HNSW",
         lib_ms,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from typing import cast
@@ -11,7 +10,7 @@ from typing import cast
 import numpy as np
 
 import redis
-from benchmarks.core import Bench, latencies
+from benchmarks.core import Bench, paired_latencies
 from vectorstack.cache import RedisCache
 from vectorstack.config import RedisConfig
 
@@ -48,10 +47,7 @@ def _kv(bench: Bench, cache: RedisCache, raw: redis.Redis) -> None:
         ("SET", lambda: cache.kv.set("k", value), lambda: raw.set("rawbench:k", value)),
         ("GET", lambda: cache.kv.get("k"), lambda: raw.get("rawbench:k")),
     ):
-        lib_ms, raw_ms = [], []
-        for _ in range(bench.repeats):  # interleaved, so a noisy moment hits both
-            lib_ms += latencies(lib, count // bench.repeats)
-            raw_ms += latencies(base, count // bench.repeats)
+        lib_ms, raw_ms = paired_latencies(lib, base, count)
         bench.latency(
             f"redis {op} latency",
             lib_ms,
@@ -103,32 +99,28 @@ def _vectors(bench: Bench, cache: RedisCache, raw: redis.Redis) -> None:
 
 def _pubsub(bench: Bench, cache: RedisCache, raw: redis.Redis) -> None:
     count = bench.size(1000, 200)
-    # Library: EventBus (JSON payloads) and its Subscription.
-    lib_ms = []
+    raw_pubsub = raw.pubsub()  # type: ignore[no-untyped-call]
+    raw_pubsub.subscribe("rawbench-channel")
+    raw_pubsub.get_message(timeout=5)  # the subscribe confirmation
     with cache.events.subscribe("bench") as subscription:
-        for _ in range(count):
-            sent = time.perf_counter()
+
+        def library() -> None:  # EventBus (JSON payloads) and its Subscription
             cache.events.publish("bench", {"t": 1})
             subscription.get(timeout=5)
-            lib_ms.append((time.perf_counter() - sent) * 1000)
-    # Raw: redis-py PubSub.
-    raw_ms = []
-    pubsub = raw.pubsub()  # type: ignore[no-untyped-call]
-    pubsub.subscribe("rawbench-channel")
-    pubsub.get_message(timeout=5)  # the subscribe confirmation
-    for _ in range(count):
-        sent = time.perf_counter()
-        raw.publish("rawbench-channel", json.dumps({"t": 1}))  # the same JSON payload both ways
-        message = None
-        while message is None:
-            message = pubsub.get_message(timeout=5)
-        json.loads(message["data"])
-        raw_ms.append((time.perf_counter() - sent) * 1000)
-    pubsub.close()
+
+        def baseline() -> None:  # redis-py PubSub, the same JSON payload both ways
+            raw.publish("rawbench-channel", json.dumps({"t": 1}))
+            message = None
+            while message is None:
+                message = raw_pubsub.get_message(timeout=5)
+            json.loads(message["data"])
+
+        lib_ms, raw_ms = paired_latencies(library, baseline, count)
+    raw_pubsub.close()
     bench.latency(
         "redis pub/sub delivery",
-        lib_ms[20:],
-        raw_ms[20:],
+        lib_ms,
+        raw_ms,
         "redis-py PubSub",
         quantiles=(50, 99),
         thresholds={50: 10.0, 99: 10.0},

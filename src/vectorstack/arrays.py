@@ -3,6 +3,10 @@
 Not pickle (unsafe to load from a shared server) and not JSON lists (ten times larger and slow).
 Layout: b"VSA" | version (1 byte) | dtype string length (1 byte) | dtype string | ndim (1 byte) |
         ndim x uint64 little-endian dims | data (C order, little-endian).
+
+Vectors come in batches of one model's output (one dtype, one shape), so headers are built and parsed
+once per (dtype, shape) and a batch sharing one header is decoded with one copy: per vector, the format
+then costs about what `tobytes()`/`frombuffer()` alone cost (see benchmarks/redis_bench.py).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,57 +28,85 @@ VERSION = 1
 # strings/structured dtypes are better stored as what they are; neither is accepted in either direction.
 ALLOWED_KINDS = frozenset("biufc")
 MAX_NDIM = 32
+_DECODE_ERRORS = (IndexError, struct.error, TypeError, ValueError, UnicodeDecodeError, OverflowError)
+
+
+@functools.lru_cache(maxsize=256)
+def _header(dtype: np.dtype[Any], shape: tuple[int, ...]) -> bytes:
+    """The header for `dtype` (stored little-endian) and `shape`; refuses what the format does not hold."""
+    if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
+        raise InvalidInputError(f"dtype {dtype} cannot be cached; use a numeric dtype (float32, int64, ...)")
+    if len(shape) > MAX_NDIM:
+        raise InvalidInputError(f"arrays of {len(shape)} dimensions are not supported (at most {MAX_NDIM})")
+    name = dtype.newbyteorder("<").str.encode()
+    return MAGIC + bytes([VERSION, len(name)]) + name + bytes([len(shape)]) + struct.pack(f"<{len(shape)}Q", *shape)
 
 
 def encode_array(array: Any) -> bytes:
     if not isinstance(array, np.ndarray):
         raise InvalidInputError(f"expected a NumPy array, got {type(array).__name__}")
-    if array.dtype.kind not in ALLOWED_KINDS or array.dtype.fields is not None:
-        raise InvalidInputError(f"dtype {array.dtype} cannot be cached; use a numeric dtype (float32, int64, ...)")
-    if array.ndim > MAX_NDIM:
-        raise InvalidInputError(f"arrays of {array.ndim} dimensions are not supported (at most {MAX_NDIM})")
-    little = array.astype(array.dtype.newbyteorder("<"), copy=False)
-    dtype = little.dtype.str.encode()
-    header = MAGIC + bytes([VERSION, len(dtype)]) + dtype + bytes([array.ndim])
-    header += struct.pack(f"<{array.ndim}Q", *array.shape)
-    return header + np.ascontiguousarray(little).tobytes()
+    if array.dtype.byteorder == ">":  # "<", "=" (native: little-endian wherever NumPy runs here) and "|" are kept
+        array = array.astype(array.dtype.newbyteorder("<"))
+    data: bytes = array.tobytes()  # C order, whatever the array's own layout
+    return _header(array.dtype, array.shape) + data
 
 
-@functools.lru_cache(maxsize=64)
-def _dtype(name: bytes) -> np.dtype[Any]:
-    """Parsing a dtype string costs more than decoding a 128-float vector: parse each name once."""
-    dtype = np.dtype(name.decode())
+@functools.lru_cache(maxsize=256)
+def _parse_header(header: bytes) -> tuple[np.dtype[Any], tuple[int, ...], int]:
+    """(native dtype, shape, data length) of a complete header; parsing costs more than a small vector's copy."""
+    if header[:3] != MAGIC:
+        raise CorruptValueError("value is not an encoded array (no VSA header); was it written by vectorstack?")
+    if header[3] != VERSION:
+        raise CorruptValueError(
+            f"array format version {header[3]}, but this library reads version {VERSION}: written by a newer "
+            "vectorstack (upgrade this one) or damaged"
+        )
+    dtype_len = header[4]
+    dtype = np.dtype(header[5 : 5 + dtype_len].decode())
     if dtype.kind not in ALLOWED_KINDS or dtype.fields is not None:
         raise CorruptValueError(f"array header names dtype {dtype}, which vectorstack never writes: value is damaged")
-    return dtype
+    ndim = header[5 + dtype_len]
+    shape = struct.unpack(f"<{ndim}Q", header[6 + dtype_len :])
+    return dtype, shape, math.prod(shape) * dtype.itemsize
+
+
+def _header_length(blob: bytes) -> int:
+    if blob[:3] != MAGIC:
+        raise CorruptValueError("value is not an encoded array (no VSA header); was it written by vectorstack?")
+    ndim = blob[5 + blob[4]]
+    if ndim > MAX_NDIM:
+        raise CorruptValueError(f"array header says {ndim} dimensions (at most {MAX_NDIM}): value is damaged")
+    return 6 + blob[4] + 8 * ndim
 
 
 def decode_array(blob: bytes) -> npt.NDArray[Any]:
+    """A writable array in native byte order (a copy: the blob may be a shared, read-only buffer)."""
     try:
-        if blob[:3] != MAGIC:
-            raise CorruptValueError("value is not an encoded array (no VSA header); was it written by vectorstack?")
-        if blob[3] != VERSION:
-            raise CorruptValueError(
-                f"array format version {blob[3]}, but this library reads version {VERSION}: written by a newer "
-                "vectorstack (upgrade this one) or damaged"
-            )
-        dtype_len = blob[4]
-        dtype = _dtype(blob[5 : 5 + dtype_len])
-        offset = 5 + dtype_len
-        ndim = blob[offset]
-        if ndim > MAX_NDIM:
-            raise CorruptValueError(f"array header says {ndim} dimensions (at most {MAX_NDIM}): value is damaged")
-        offset += 1
-        shape = struct.unpack(f"<{ndim}Q", blob[offset : offset + 8 * ndim])
-        offset += 8 * ndim
-        expected = math.prod(shape) * dtype.itemsize
+        offset = _header_length(blob)
+        dtype, shape, expected = _parse_header(blob[:offset])
         if len(blob) - offset != expected:
             raise CorruptValueError(
                 f"array data is {len(blob) - offset} bytes, header says {expected}: value is damaged"
             )
-        # Read in place (no slice copy), then one copy into a writable array in native byte order.
         return np.frombuffer(blob, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
     except CorruptValueError:
         raise
-    except (IndexError, struct.error, TypeError, ValueError, UnicodeDecodeError, OverflowError) as exc:
+    except _DECODE_ERRORS as exc:
         raise CorruptValueError(f"stored array could not be decoded ({exc}): value is damaged") from exc
+
+
+def decode_arrays(blobs: Sequence[bytes]) -> list[npt.NDArray[Any]]:
+    """`decode_array` for each blob; a batch whose blobs share one header (one model's vectors) is joined and
+    copied once, and each array returned is a row of that copy (writable, independent of the others).
+    Any blob that does not fit the first one's header sends the whole batch down the one-by-one path, so a
+    damaged value raises exactly the error `decode_array` raises for it."""
+    if len(blobs) < 2:
+        return [decode_array(blob) for blob in blobs]
+    first = decode_array(blobs[0])  # validates the header and length the others are compared with
+    header = blobs[0][: _header_length(blobs[0])]
+    size = len(blobs[0])
+    if first.ndim == 0 or not all(len(b) == size and b.startswith(header) for b in blobs):
+        return [decode_array(blob) for blob in blobs]
+    block = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), size)[:, len(header) :]
+    data = np.ascontiguousarray(block).view(first.dtype.newbyteorder("<")).astype(first.dtype, copy=False)
+    return list(data.reshape((len(blobs), *first.shape)))

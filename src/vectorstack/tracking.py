@@ -7,7 +7,6 @@ StreamProducer, StreamConsumer) and every operation it performs is timed and cou
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Protocol
 
 
@@ -17,10 +16,14 @@ class Tracker(Protocol):
     def count(self, service: str, operation: str, records: int) -> None: ...
 
 
-@contextlib.contextmanager
-def tracked(metrics: Tracker | None, service: str, operation: str, *, records: int = 0) -> Iterator[None]:
+_UNTRACKED = contextlib.nullcontext()
+
+
+def tracked(
+    metrics: Tracker | None, service: str, operation: str, *, records: int = 0
+) -> contextlib.AbstractContextManager[None]:
+    """Without metrics, a shared no-op: this wraps every Redis command, where a generator-based context
+    manager alone cost a tenth of a GET's round trip."""
     if metrics is None:
-        yield
-        return
-    with metrics.track(service, operation, records=records):
-        yield
+        return _UNTRACKED
+    return metrics.track(service, operation, records=records)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any, TypeVar
 
 from redis.backoff import ExponentialBackoff
@@ -39,6 +40,8 @@ class TrackedRedis(redis.Redis):
     metrics: Tracker | None = None
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        if self.metrics is None:
+            return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
         with tracked(self.metrics, "redis", str(args[0]).lower() if args else "command"):
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
@@ -95,33 +98,45 @@ def connect(config: RedisConfig, metrics: Tracker | None = None) -> redis.Redis:
     return client
 
 
-@contextlib.contextmanager
-def translated(config: RedisConfig) -> Iterator[None]:
+class _Translated:
+    """A class, not @contextmanager: it wraps every command, and a generator per call costs microseconds."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: RedisConfig) -> None:
+        self.config = config
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(exc, RedisError):
+            raise _translate(self.config, exc) from exc
+
+
+def translated(config: RedisConfig) -> contextlib.AbstractContextManager[None]:
     """Raise the library's exceptions for redis-py's, keeping redis-py's as the cause."""
-    try:
-        yield
-    except RedisAuthError as exc:
-        raise AuthenticationError(
-            f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}"
-        ) from exc
-    except (RedisConnectionError, RedisTimeoutError) as exc:
+    return _Translated(config)
+
+
+def _translate(config: RedisConfig, exc: RedisError) -> Exception:
+    if isinstance(exc, RedisAuthError):
+        return AuthenticationError(f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}")
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         if any(reply in str(exc) for reply in _AUTH_REPLIES):
-            raise AuthenticationError(
-                f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}"
-            ) from exc
-        raise ServiceUnavailableError(
+            return AuthenticationError(f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}")
+        return ServiceUnavailableError(
             "redis", config.address, config.timeout, exc, "Is Redis running? Check REDIS_HOST/REDIS_PORT (or REDIS_URL)"
-        ) from exc
-    except NoPermissionError as exc:
-        raise PermissionDeniedError(
+        )
+    if isinstance(exc, NoPermissionError):
+        return PermissionDeniedError(
             f"the Redis user may not run this command or touch this key: {exc}; grant it with ACL SETUSER"
-        ) from exc
-    except ResponseError as exc:
-        raise _response_error(config, exc) from exc
-    except DataError as exc:
-        raise InvalidInputError(f"redis-py refused the argument: {exc}") from exc
-    except RedisError as exc:
-        raise ServerError(f"redis at {config.address} failed: {exc}") from exc
+        )
+    if isinstance(exc, ResponseError):
+        return _response_error(config, exc)
+    if isinstance(exc, DataError):
+        return InvalidInputError(f"redis-py refused the argument: {exc}")
+    return ServerError(f"redis at {config.address} failed: {exc}")
 
 
 def _response_error(config: RedisConfig, exc: ResponseError) -> Exception:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 import redis
-from vectorstack.arrays import ALLOWED_KINDS, decode_array, encode_array
+from vectorstack.arrays import ALLOWED_KINDS, decode_array, decode_arrays, encode_array
 from vectorstack.cache.connection import check_count, check_key, check_ttl, translated
 from vectorstack.config import RedisConfig
 from vectorstack.errors import (
@@ -101,16 +101,22 @@ class VectorCache:
             raise InvalidInputError(f"dtype {self.dtype} cannot be cached; use a numeric dtype (float32, int64, ...)")
         self.max_value_bytes = check_max_bytes(max_value_bytes)
         self.default_ttl_ms = check_ttl(default_ttl)
+        self._native_dtype = None if self.dtype is None else self.dtype.newbyteorder("=")
+        self._prefix = space.prefix + "vec:"
+
+    def _key(self, key: str) -> str:
+        return self._prefix + check_key(key)
 
     def _encode(self, key: str, array: Any) -> bytes:
         check_key(key)
         if not isinstance(array, np.ndarray):
             raise InvalidInputError(f"value for {key!r} must be a NumPy array, got {type(array).__name__}")
         # Byte order is storage detail (the encoding is little-endian anyway): >f4 is a float32.
-        if self.dtype is not None and array.dtype.newbyteorder("=") != self.dtype.newbyteorder("="):
+        native = self._native_dtype
+        if native is not None and array.dtype != native and array.dtype.newbyteorder("=") != native:
             raise InvalidInputError(
                 f"value for {key!r} has dtype {array.dtype}, this cache holds {self.dtype}; convert it with "
-                f".astype({self.dtype.name!r}) if that is intended"
+                f".astype({native.name!r}) if that is intended"
             )
         if self.dimension is not None and (array.ndim == 0 or array.shape[-1] != self.dimension):
             got = array.shape[-1] if array.ndim else 0
@@ -133,11 +139,11 @@ class VectorCache:
     def set(self, key: str, array: Any, *, ttl: float | None = None) -> None:
         blob = self._encode(key, array)
         with translated(self.space.config):
-            self.space.client.set(self.space.key("vec", key), blob, px=self._ttl(ttl))
+            self.space.client.set(self._key(key), blob, px=self._ttl(ttl))
 
     def get(self, key: str) -> npt.NDArray[Any] | None:
         with translated(self.space.config):
-            blob = self.space.client.get(self.space.key("vec", key))
+            blob = self.space.client.get(self._key(key))
         return None if blob is None else self._decode(key, blob)
 
     def set_many(self, arrays: Mapping[str, Any], *, ttl: float | None = None) -> int:
@@ -150,7 +156,7 @@ class VectorCache:
         with translated(self.space.config):
             pipe = self.space.client.pipeline(transaction=False)
             for key, blob in blobs.items():
-                pipe.set(self.space.key("vec", key), blob, px=px)
+                pipe.set(self._key(key), blob, px=px)
             replies = pipe.execute(raise_on_error=False)
         failed = [
             (i, key, reply)
@@ -173,19 +179,26 @@ class VectorCache:
         if not wanted:
             return {}
         with translated(self.space.config):
-            blobs = self.space.client.mget([self.space.key("vec", k) for k in wanted])
-        return {k: (None if b is None else self._decode(k, b)) for k, b in zip(wanted, blobs, strict=True)}
+            blobs = self.space.client.mget([self._key(k) for k in wanted])
+        found = {k: raw(b) for k, b in zip(wanted, blobs, strict=True) if b is not None}
+        try:
+            arrays = dict(zip(found, decode_arrays(list(found.values())), strict=True))
+        except CorruptValueError:
+            for key, blob in found.items():  # find the damaged one and name it
+                self._decode(key, blob)
+            raise
+        return {k: arrays.get(k) for k in wanted}
 
     def delete(self, *keys: str) -> int:
         if not keys:
             return 0
         with translated(self.space.config):
-            return int(self.space.client.delete(*(self.space.key("vec", k) for k in keys)))
+            return int(self.space.client.delete(*(self._key(k) for k in keys)))
 
     def ttl(self, key: str) -> float | None:
         """Seconds left; None when the key has no expiry or does not exist."""
         with translated(self.space.config):
-            left = int(self.space.client.pttl(self.space.key("vec", key)))
+            left = int(self.space.client.pttl(self._key(key)))
         return left / 1000 if left >= 0 else None
 
 
