@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from vectorstack.config import KafkaConfig
 from vectorstack.errors import VectorStackError
-from vectorstack.streaming.codec import DecodeError, Headers, VectorRecord, decode
+from vectorstack.streaming.codec import DecodeError, VectorRecord, decode
 from vectorstack.streaming.errors import translate
 from vectorstack.streaming.producer import StreamProducer
 from vectorstack.tracking import Tracker, tracked
@@ -29,7 +29,7 @@ class Received(NamedTuple):
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: Headers
+    headers: Sequence[tuple[str, bytes]]  # as the client gives them; () when there are none
     timestamp_ms: int | None
 
 
@@ -126,7 +126,8 @@ class StreamConsumer:
             raise self._fail(exc, "poll") from exc
         if self.metrics is not None:
             self.metrics.count("kafka", "poll", len(messages))
-        received = []
+        received: list[Received] = []
+        append, positions, make = received.append, self._positions, tuple.__new__
         problem: KafkaError | None = None
         for message in messages:
             error = message.error()
@@ -141,18 +142,20 @@ class StreamConsumer:
                 continue
             topic, partition, offset = message.topic() or "", message.partition() or 0, message.offset() or 0
             kind, stamp = message.timestamp()
-            received.append(
-                Received(
-                    topic,
-                    partition,
-                    offset,
-                    message.key(),
-                    message.value(),
-                    cast(Headers, list(message.headers() or [])),
-                    stamp if kind else None,
-                )
+            # tuple.__new__ rather than Received(...), whose generated __new__ is one more Python call per
+            # message, and the client's own headers list (or a shared empty tuple), not a copy: per message
+            # this loop then costs about half of what it did (benchmarks: kafka consume).
+            fields = (
+                topic,
+                partition,
+                offset,
+                message.key(),
+                message.value(),
+                message.headers() or (),
+                stamp if kind else None,
             )
-            self._positions[(topic, partition)] = offset + 1
+            append(make(Received, fields))
+            positions[(topic, partition)] = offset + 1
         self.last_error = None if problem is None else self._fail(problem, "poll")
         if self.last_error is not None and not received:
             raise self.last_error

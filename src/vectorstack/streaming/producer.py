@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from vectorstack.config import KafkaConfig
-from vectorstack.errors import InvalidInputError, UnknownTopicError, ValueTooLargeError
+from vectorstack.errors import InvalidInputError, UnknownTopicError, ValueTooLargeError, VectorStackError
 from vectorstack.streaming.codec import Headers, VectorRecord, encode
 from vectorstack.streaming.errors import translate
 from vectorstack.tracking import Tracker, tracked
@@ -92,25 +93,24 @@ class StreamProducer:
         self, topic: str, messages: Iterable[OutMessage], *, timestamps: Iterable[int | None] = ()
     ) -> DeliveryReport:
         self._check_topic(topic)
-        report = DeliveryReport()
         stamps = iter(timestamps)
         keys: list[bytes | None] = []  # to name the position of a failed message afterwards
         failures: list[tuple[bytes | None, str]] = []
-        partitions = report.partitions
+        delivered_to: list[int | None] = []  # the partition of each delivered message
         limit = self.max_message_bytes
-        produce = self._producer.produce
+        produce: Callable[..., None] = self._producer.produce
+        remember, delivered = keys.append, delivered_to.append
 
         # One callback for the whole call (not a closure per message): at 100,000 messages the per-message
         # closures and their bookkeeping cost more than librdkafka's own work.
         def on_delivery(error: KafkaError | None, message: Message) -> None:
             if error is None:
-                partition = message.partition() or 0
-                partitions[partition] = partitions.get(partition, 0) + 1
+                delivered(message.partition())
             else:
                 failures.append((message.key(), error.str()))
 
         for position, (key, value, headers) in enumerate(messages):
-            size = len(value) + (len(key) if key else 0)
+            size = len(value) + len(key) if key else len(value)
             if headers:
                 size += sum(len(k) + len(v) for k, v in headers)
             if size > limit:
@@ -120,31 +120,59 @@ class StreamProducer:
                     limit,
                     "raise max_message_bytes here and the topic's max.message.bytes",
                 )
-            timestamp = next(stamps, None) or 0  # 0: librdkafka stamps the time of sending
-            keys.append(key)
-            while True:
-                try:
-                    produce(topic, value, key, headers=cast(Any, headers), on_delivery=on_delivery, timestamp=timestamp)
-                    break
-                except BufferError:
-                    self._producer.poll(0.05)  # local queue full: let deliveries drain, then retry
-                except KafkaException as exc:
-                    raise translate(
-                        exc,
-                        "produce",
-                        address=self.config.address,
-                        timeout=self.config.timeout,
-                        topic=topic,
-                        limit=self.max_message_bytes,
-                    ) from exc
+            timestamp = next(stamps, None)
+            remember(key)
+            try:
+                # Only the arguments in use: each keyword the client parses costs, at 200 B messages, as much
+                # as a tenth of the call.
+                if headers is None and timestamp is None:
+                    produce(topic, value, key, on_delivery=on_delivery)
+                else:
+                    produce(topic, value, key, headers=headers, on_delivery=on_delivery, timestamp=timestamp or 0)
+            except BufferError:
+                self._produce_when_there_is_room(topic, value, key, headers, on_delivery, timestamp or 0)
+            except KafkaException as exc:
+                raise self._produce_error(exc, topic) from exc
         self.flush()
-        report.delivered = sum(partitions.values())
-        report.failed = self._positions_of(failures, keys)
+        partitions = {partition or 0: count for partition, count in Counter(delivered_to).items()}
+        report = DeliveryReport(len(delivered_to), self._positions_of(failures, keys), partitions)
         missing = len(keys) - report.delivered - len(report.failed)
         if missing:
             report.failed.append((-1, f"{missing} messages got no delivery report in time"))
         report.failed.sort()
         return report
+
+    def _produce_when_there_is_room(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: Headers | None,
+        on_delivery: Callable[[KafkaError | None, Message], None],
+        timestamp: int,
+    ) -> None:
+        """The local queue is full: let deliveries drain, then try again until the message is queued."""
+        while True:
+            self._producer.poll(0.05)
+            try:
+                self._producer.produce(
+                    topic, value, key, headers=cast(Any, headers), on_delivery=on_delivery, timestamp=timestamp
+                )
+                return
+            except BufferError:
+                continue
+            except KafkaException as exc:
+                raise self._produce_error(exc, topic) from exc
+
+    def _produce_error(self, exc: KafkaException, topic: str) -> VectorStackError:
+        return translate(
+            exc,
+            "produce",
+            address=self.config.address,
+            timeout=self.config.timeout,
+            topic=topic,
+            limit=self.max_message_bytes,
+        )
 
     @staticmethod
     def _positions_of(failures: list[tuple[bytes | None, str]], keys: list[bytes | None]) -> list[tuple[int, str]]:
