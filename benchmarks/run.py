@@ -77,14 +77,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = args.only or list(GROUPS)
     needed = sorted({s for g in chosen for s in GROUPS[g][1]})
     manager = ServiceManager(say=lambda m: print(f"testservices: {m}", flush=True))
+    # Under `nox -s bench` the session owns the services (its run id is set) and stops them; run by hand,
+    # this process stops what it started (services found running are reused and left alone).
+    owns_services = "TESTSERVICES_RUN_ID" not in os.environ
     env: dict[str, str] = {}
-    for endpoint in manager.ensure(needed).values():
-        env.update(endpoint.env)
     bench = Bench(repeats=args.repeats, quick=args.quick)
     started = time.monotonic()
-    for group in chosen:
-        print(f"{group}:", flush=True)
-        GROUPS[group][0](bench, env)
+    try:
+        for endpoint in manager.ensure(needed).values():
+            env.update(endpoint.env)
+        for group in chosen:
+            print(f"{group}:", flush=True)
+            GROUPS[group][0](bench, env)
+    finally:
+        if owns_services:
+            manager.stop_run()
     report.write(args.out, bench.figures, machine(), versions())
     print(f"wrote {args.out}/results.json, results.md and plots in {time.monotonic() - started:.0f} s")
     missed = [f for f in bench.figures if f.passed is False]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -184,3 +184,15 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise InvalidInputError(f"keys must be non-empty strings, got {key!r}")
     return key
+
+
+def queue_set(pipe: redis.client.Pipeline, items: Iterable[tuple[str, bytes]], px: int | None) -> None:
+    """Queue SET key value [PX ms] for each item. execute_command, not pipe.set(): redis-py 8 wraps set()
+    in a check of its experimental arguments that cost, per key, about as much as packing the command."""
+    command: Callable[..., Any] = pipe.execute_command
+    if px is None:
+        for key, value in items:
+            command("SET", key, value)
+    else:
+        for key, value in items:
+            command("SET", key, value, "PX", px)

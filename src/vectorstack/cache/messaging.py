@@ -5,8 +5,9 @@ from __future__ import annotations
 import collections
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -14,6 +15,8 @@ from redis.exceptions import ResponseError
 from vectorstack.cache.connection import check_count, check_key, check_seconds, translated
 from vectorstack.cache.values import Namespace
 from vectorstack.errors import CorruptValueError, InvalidInputError, ServiceUnavailableError
+
+_FIELD_TYPES = (str, bytes, int, float)  # what a stream field may hold (not bool: it is an int)
 
 
 @dataclass(frozen=True)
@@ -167,11 +170,16 @@ class StreamQueue:
 
     @staticmethod
     def _checked(fields: Fields) -> dict[Any, Any]:
-        if not isinstance(fields, Mapping) or not fields:
+        # Exact type checks first (the ABC and union isinstance checks are the slow path): at 1,000-entry
+        # batches this check cost about a tenth of add_many.
+        if (type(fields) is not dict and not isinstance(fields, Mapping)) or not fields:
             raise InvalidInputError("a stream entry needs at least one field (a mapping of name to value)")
         for name, value in fields.items():
-            check_key(name)
-            if isinstance(value, bool) or not isinstance(value, str | bytes | int | float):
+            if type(name) is not str or not name:
+                check_key(name)
+            if type(value) not in _FIELD_TYPES and (
+                isinstance(value, bool) or not isinstance(value, (str, bytes, int, float))
+            ):
                 raise InvalidInputError(
                     f"stream field {name!r} must be str, bytes, int or float, got {type(value).__name__}; "
                     "encode structured values (e.g. json.dumps) first"
@@ -193,8 +201,11 @@ class StreamQueue:
             return []
         with translated(self.space.config):
             pipe = self.space.client.pipeline(transaction=False)
+            # The XADD command as pipe.xadd() would build it (MAXLEN n exact), without its keyword handling.
+            command: Callable[..., Any] = pipe.execute_command
+            head = ("XADD", self.key, "MAXLEN", self.maxlen, "*") if self.maxlen else ("XADD", self.key, "*")
             for entry in checked:
-                pipe.xadd(self.key, entry, maxlen=self.maxlen, approximate=False)
+                command(*head, *chain.from_iterable(entry.items()))
             ids = pipe.execute()
         return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 

@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 import redis
 from vectorstack.arrays import ALLOWED_KINDS, decode_array, decode_arrays, encode_array
-from vectorstack.cache.connection import check_count, check_key, check_ttl, translated
+from vectorstack.cache.connection import check_count, check_key, check_ttl, queue_set, translated
 from vectorstack.config import RedisConfig
 from vectorstack.errors import (
     BatchWriteError,
@@ -155,8 +155,7 @@ class VectorCache:
             return 0
         with translated(self.space.config):
             pipe = self.space.client.pipeline(transaction=False)
-            for key, blob in blobs.items():
-                pipe.set(self._key(key), blob, px=px)
+            queue_set(pipe, ((self._key(key), blob) for key, blob in blobs.items()), px)
             replies = pipe.execute(raise_on_error=False)
         failed = [
             (i, key, reply)

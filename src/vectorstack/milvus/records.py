@@ -66,32 +66,41 @@ def as_matrix(vectors: Any, dimension: int, what: str = "vectors") -> npt.NDArra
     return matrix
 
 
+_FLOAT32 = np.dtype(np.float32)
+
+
 def prepare(
     info: CollectionInfo, records: Sequence[Mapping[str, Any]], *, refuse_duplicates: bool
 ) -> list[dict[str, Any]]:
-    """Validated copies of `records` with vectors as float32 arrays (no Python float lists)."""
+    """Validated records with vectors as float32 arrays (no Python float lists). A record that already is a
+    dict with such an array is passed on as it is (nothing here or in pymilvus writes to it); any other
+    is copied, so the caller's records are never changed."""
     if isinstance(records, Mapping):
         raise InvalidInputError("pass a list of records (dicts), not one record")
     rows: list[dict[str, Any]] = []
     vectors: list[npt.NDArray[np.float32]] = []
     seen: dict[Any, int] = {}
-    vector_field, dimension, check_keys = info.vector_field, info.dimension, not info.auto_id
+    vector_field, shape, primary_key = info.vector_field, (info.dimension,), info.primary_key
+    check_keys = not info.auto_id
     for position, record in enumerate(records):
-        if not isinstance(record, Mapping):
+        # `type(...) is` first: the ABC isinstance checks cost more than the rest of the loop per record.
+        if type(record) is not dict and not isinstance(record, Mapping):
             raise InvalidInputError(f"record {position} is a {type(record).__name__}, not a dict")
-        if vector_field not in record:
+        vector = record.get(vector_field)
+        if vector is None:
             raise InvalidInputError(f"record {position} has no {vector_field!r} vector")
-        vector = record[vector_field]
-        if not (isinstance(vector, np.ndarray) and vector.dtype == np.float32):
+        row: dict[str, Any]
+        if type(vector) is np.ndarray and vector.dtype is _FLOAT32 and type(record) is dict:
+            row = record
+        else:
             vector = np.asarray(vector, dtype=np.float32)
-        if vector.shape != (dimension,):
-            raise DimensionMismatchError(dimension, int(vector.size), f"record {position} of {info.name!r}")
-        row = dict(record)
-        row[vector_field] = vector
+            row = {**record, vector_field: vector}
+        if vector.shape != shape:
+            raise DimensionMismatchError(info.dimension, int(vector.size), f"record {position} of {info.name!r}")
         if check_keys:
-            if info.primary_key not in record:
-                raise InvalidInputError(f"record {position} has no primary key {info.primary_key!r}")
-            key = record[info.primary_key]
+            if primary_key not in record:
+                raise InvalidInputError(f"record {position} has no primary key {primary_key!r}")
+            key = record[primary_key]
             if refuse_duplicates and key in seen:
                 raise InvalidInputError(
                     f"primary key {key!r} appears twice (records {seen[key]} and {position}); "
@@ -100,22 +109,28 @@ def prepare(
             seen[key] = position
         rows.append(row)
         vectors.append(vector)
-    # One finiteness check over all vectors (a per-row check cost more than the rest of this function).
-    if vectors and not np.isfinite(np.stack(vectors)).all():
+    # One finiteness check over all vectors (a per-row check cost more than the rest of this function), on
+    # their concatenation: np.stack does Python work per vector and took half of this function's time.
+    if vectors and not np.isfinite(np.concatenate(vectors)).all():
         bad = next(i for i, v in enumerate(vectors) if not np.isfinite(v).all())
         raise InvalidInputError(f"record {bad} of {info.name!r} has NaN or infinity in its vector")
     return rows
 
 
 def record_size(row: Mapping[str, Any], vector_field: str) -> int:
-    """A cheap upper estimate of a record's size on the wire."""
+    """A cheap upper estimate of a record's size on the wire (by exact type first: it runs per record)."""
     size = 16
     for key, value in row.items():
-        if key == vector_field:
-            size += int(value.nbytes)
-        elif isinstance(value, str | bytes):
+        kind = type(value)
+        if kind is int or kind is float or kind is bool:
+            size += len(key) + 16
+        elif kind is str or kind is bytes:
             size += len(value) + len(key) + 8
-        elif isinstance(value, int | float):
+        elif key == vector_field:
+            size += int(value.nbytes)
+        elif isinstance(value, (str, bytes)):
+            size += len(value) + len(key) + 8
+        elif isinstance(value, (int, float)):
             size += len(key) + 16
         else:
             size += len(repr(value)) + len(key) + 8

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vectorstack.cache import RedisCache
-from vectorstack.cache.connection import translated
+from vectorstack.cache.connection import queue_set, translated
 from vectorstack.cache.values import raw
 from vectorstack.errors import VectorStackError
 from vectorstack.milvus import VectorStore
@@ -34,9 +34,7 @@ class RecordCache:
             return
         with translated(self.cache.config):
             pipe = self.cache.client.pipeline(transaction=False)
-            for record in records:
-                _key, value, _headers = encode(record)
-                pipe.set(self.key(record.id), value, px=self.ttl_ms)
+            queue_set(pipe, ((self.key(record.id), encode(record)[1]) for record in records), self.ttl_ms)
             pipe.execute()
 
     def delete_many(self, ids: Iterable[Any]) -> int:

@@ -370,6 +370,7 @@ class IngestWorker:
             self.consumer.close()
             self.producer.close()
         finally:
+            self.admin.close()
             self.redis.close()
             self.store.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -16,6 +17,11 @@ class TopicAdmin:
     def __init__(self, config: KafkaConfig | None = None) -> None:
         self.config = config or KafkaConfig.from_env()
         self._admin = AdminClient(dict(self.config.client_settings()))
+        # One probe consumer per group for consumer_lag, kept: a new one per call (connect, find the
+        # coordinator, close) took ~150 ms, and the ingest worker asks every 2 s. Probes never subscribe,
+        # so they never join the group they read.
+        self._probes: dict[str, Consumer] = {}
+        self._probe_lock = threading.Lock()
 
     def _fail(self, exc: BaseException, operation: str, topic: str | None = None) -> Exception:
         return translate(exc, operation, address=self.config.address, timeout=self.config.timeout, topic=topic)
@@ -81,19 +87,34 @@ class TopicAdmin:
     def consumer_lag(self, group: str, topic: str) -> dict[int, int]:
         """Per partition: messages in the topic that the group has not committed yet."""
         count = self.partitions(topic)
-        probe = Consumer({**self.config.client_settings(), "group.id": group, "enable.auto.commit": False})
-        try:
-            wanted = [TopicPartition(topic, p) for p in range(count)]
-            committed = probe.committed(wanted, timeout=self.config.timeout)
-            lag = {}
-            for tp in committed:
-                low, high = probe.get_watermark_offsets(
-                    TopicPartition(topic, tp.partition), timeout=self.config.timeout
-                )
-                start = tp.offset if tp.offset >= 0 else low
-                lag[tp.partition] = max(high - start, 0)
-            return lag
-        except KafkaException as exc:
-            raise self._fail(exc, "consumer_lag", topic) from exc
-        finally:
-            probe.close()
+        with self._probe_lock:
+            probe = self._probes.get(group)
+            if probe is None:
+                probe = Consumer({**self.config.client_settings(), "group.id": group, "enable.auto.commit": False})
+                self._probes[group] = probe
+            try:
+                wanted = [TopicPartition(topic, p) for p in range(count)]
+                committed = probe.committed(wanted, timeout=self.config.timeout)
+                lag = {}
+                for tp in committed:
+                    low, high = probe.get_watermark_offsets(
+                        TopicPartition(topic, tp.partition), timeout=self.config.timeout
+                    )
+                    start = tp.offset if tp.offset >= 0 else low
+                    lag[tp.partition] = max(high - start, 0)
+                return lag
+            except KafkaException as exc:
+                self._probes.pop(group).close()  # the next call starts afresh
+                raise self._fail(exc, "consumer_lag", topic) from exc
+
+    def close(self) -> None:
+        with self._probe_lock:
+            for probe in self._probes.values():
+                probe.close()
+            self._probes.clear()
+
+    def __enter__(self) -> TopicAdmin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

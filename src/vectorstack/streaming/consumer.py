@@ -116,9 +116,11 @@ class StreamConsumer:
         )
 
     def poll(self, max_messages: int = 500, timeout: float = 1.0) -> list[Received]:
-        """Raw messages (up to `max_messages`, waiting at most `timeout` s); they count as processed once
-        returned, and `commit()` commits them. A transient error (a broker away) raises only when no
-        message came with it; otherwise it is kept in `last_error`. The client reconnects by itself."""
+        """Raw messages: returns once `max_messages` have arrived or `timeout` s have passed, whichever is
+        first (a batch fills up to the timeout: ask for 1 when each message's latency matters more than
+        batching). They count as processed once returned, and `commit()` commits them. A transient error
+        (a broker away) raises only when no message came with it; otherwise it is kept in `last_error`.
+        The client reconnects by itself."""
         try:
             with tracked(self.metrics, "kafka", "poll"):
                 messages: list[Message] = self._consumer.consume(max_messages, timeout)
