@@ -129,7 +129,13 @@ class Bench:
         group: str,
         setup: Callable[[], Any] | None = None,
     ) -> Figure:
-        """`work` units per second of each callable, alternating library and raw run by run."""
+        """`work` units per second of each callable, alternating library and raw run by run, after one
+        untimed run of each (connections made, code paths warm, server caches filled alike)."""
+        for fn in (library, raw):
+            if fn is not None:
+                if setup:
+                    setup()
+                fn()
         lib_runs, raw_runs = [], []
         for _ in range(self.repeats):
             if setup:

@@ -123,6 +123,10 @@ def _lag_under_load(
         with IngestWorker(settings, kafka=kafka, milvus=milvus, redis=redis_config) as worker:
             runner = threading.Thread(target=worker.run, kwargs={"max_records": total})
             runner.start()
+            # Load starts once the worker holds its partitions: the group join (~0.5 s) is not lag.
+            deadline = time.monotonic() + 60
+            while not worker.consumer.assignment() and time.monotonic() < deadline:
+                time.sleep(0.05)
             sampling = threading.Event()
             sampler = threading.Thread(target=_sample_lag, args=(admin, settings.group, topic, lags, sampling))
             sampler.start()
