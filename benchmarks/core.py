@@ -1,7 +1,8 @@
 """Figures and how they are measured: warm up, repeat, report the median and the spread.
 
-`ratio` is the library's performance relative to the raw driver doing the same work: value/baseline for
-throughputs, baseline/value for latencies. 1.0 means no cost; below 1.0 the library is slower.
+`ratio` is the library's performance relative to the raw driver doing the same work: for throughputs the
+median of the run-by-run ratios (library run / the raw run beside it), for latencies baseline/value of the
+quantile. 1.0 means no cost; below 1.0 the library is slower.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Figure:
     baseline_samples: list[float] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        if self.baseline:
+        if self.baseline and self.ratio is None:
             self.ratio = self.value / self.baseline if self.higher_is_better else self.baseline / self.value
 
     @property
@@ -94,6 +95,10 @@ def paired_latencies(
     return lib_ms, raw_ms
 
 
+MIN_SECONDS = 6.0  # a throughput figure is measured for at least this long (both sides together) ...
+MAX_REPEATS = 9  # ... or this many runs of each side, whichever comes first
+
+
 class Bench:
     """Collects figures and prints a progress line per figure as it is measured."""
 
@@ -130,14 +135,24 @@ class Bench:
         setup: Callable[[], Any] | None = None,
     ) -> Figure:
         """`work` units per second of each callable, alternating library and raw run by run, after one
-        untimed run of each (connections made, code paths warm, server caches filled alike)."""
+        untimed run of each (connections made, code paths warm, server caches filled alike).
+
+        Short figures get more runs (up to MAX_REPEATS, until MIN_SECONDS have gone by): on a shared
+        2-core machine one noisy second moves a sub-second run by 20% or more. The ratio is the median of
+        the run-by-run ratios (each library run against the raw run beside it), which a slow stretch of
+        the machine moves less than a ratio of two medians.
+        """
         for fn in (library, raw):
             if fn is not None:
                 if setup:
                     setup()
                 fn()
-        lib_runs, raw_runs = [], []
-        for _ in range(self.repeats):
+        lib_runs: list[float] = []
+        raw_runs: list[float] = []
+        started = time.perf_counter()
+        while len(lib_runs) < self.repeats or (
+            len(lib_runs) < MAX_REPEATS and time.perf_counter() - started < MIN_SECONDS
+        ):
             if setup:
                 setup()
             lib_runs.append(work / timed(library))
@@ -147,6 +162,7 @@ class Bench:
                 raw_runs.append(work / timed(raw))
         value, spread = summary(lib_runs)
         baseline = summary(raw_runs)[0] if raw_runs else None
+        ratio = statistics.median(a / b for a, b in zip(lib_runs, raw_runs, strict=True)) if raw_runs else None
         return self.add(
             Figure(
                 name,
@@ -156,6 +172,7 @@ class Bench:
                 True,
                 baseline,
                 raw_name,
+                ratio,
                 seed_threshold=threshold,
                 group=group,
                 samples=lib_runs,
