@@ -147,7 +147,7 @@ def run_suite(session: nox.Session, name: str) -> None:
 @nox.session(tags=["tests"])
 def unit(session: nox.Session) -> None:
     """Fast tests that need no service."""
-    install(session, *CLIENT_EXTRAS.values(), "test")
+    install(session, *CLIENT_EXTRAS.values(), "test", "bench")  # bench: the report's plots are tested too
     REPORTS.mkdir(exist_ok=True)
     session.run(*pytest_args(session, "tests/unit"), env=test_env(session))
 
