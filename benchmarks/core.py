@@ -129,7 +129,7 @@ class Bench:
         group: str,
         setup: Callable[[], Any] | None = None,
     ) -> Figure:
-        """`work` units per second of each callable, alternating library and raw run by run, after one
+        """`work` units per second of each callable, library and raw run in pairs, after one
         untimed run of each (connections made, code paths warm, server caches filled alike).
 
         Short figures get more runs (up to MAX_REPEATS, until MIN_SECONDS have gone by): on a shared
@@ -144,17 +144,21 @@ class Bench:
                 fn()
         lib_runs: list[float] = []
         raw_runs: list[float] = []
+        order = random.Random(11)
         started = time.perf_counter()
         while len(lib_runs) < self.repeats or (
             len(lib_runs) < MAX_REPEATS and time.perf_counter() - started < MIN_SECONDS
         ):
-            if setup:
-                setup()
-            lib_runs.append(work / timed(library))
-            if raw is not None:
-                if setup:
-                    setup()
-                raw_runs.append(work / timed(raw))
+            # Which side runs first is drawn per pair, as for latencies: what a run leaves behind on the
+            # server (Milvus indexing the rows just written) then weighs on both sides alike.
+            sides = [(library, lib_runs), (raw, raw_runs)]
+            if order.random() < 0.5:
+                sides.reverse()
+            for fn, runs in sides:
+                if fn is not None:
+                    if setup:
+                        setup()
+                    runs.append(work / timed(fn))
         value, spread = summary(lib_runs)
         baseline = summary(raw_runs)[0] if raw_runs else None
         ratio = statistics.median(a / b for a, b in zip(lib_runs, raw_runs, strict=True)) if raw_runs else None
