@@ -38,8 +38,14 @@ def run(bench: Bench, env: Mapping[str, str]) -> None:
             admin.delete_topic(name)
 
 
-def _raw_producer(config: KafkaConfig, big: bool) -> Producer:
-    settings = {**config.client_settings(), "enable.idempotence": True, "compression.type": "zstd", "linger.ms": 5}
+def _raw_producer(config: KafkaConfig, big: bool, linger_ms: int = 5) -> Producer:
+    """The library producer's defaults (idempotent, zstd), so both sides send the same way."""
+    settings = {
+        **config.client_settings(),
+        "enable.idempotence": True,
+        "compression.type": "zstd",
+        "linger.ms": linger_ms,
+    }
     if big:
         settings["message.max.bytes"] = 2 * MB
     return Producer(settings)
@@ -163,8 +169,7 @@ def _end_to_end(bench: Bench, config: KafkaConfig, target: str, raw_target: str)
 
     producer = StreamProducer(config, linger_ms=0)
     consumer = StreamConsumer([target], f"g-{uuid.uuid4().hex[:6]}", config)
-    # The library producer's defaults (idempotent, zstd), so both sides send the same way.
-    raw = Producer({**config.client_settings(), "enable.idempotence": True, "compression.type": "zstd", "linger.ms": 0})
+    raw = _raw_producer(config, big=False, linger_ms=0)
     raw_consumer = Consumer(
         {
             **config.client_settings(),

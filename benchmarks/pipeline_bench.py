@@ -22,8 +22,8 @@ import numpy as np
 from confluent_kafka import Consumer
 from pymilvus import MilvusClient
 
-import redis
 from benchmarks.core import Bench, Figure, summary
+from benchmarks.redis_bench import raw_client
 from vectorstack.cache import RedisCache
 from vectorstack.config import KafkaConfig, MilvusConfig, RedisConfig
 from vectorstack.milvus import VectorStore
@@ -170,7 +170,7 @@ def _raw(
 ) -> float:
     """The worker's loop with the raw drivers: decode, upsert, cache each record, publish, commit."""
     client = MilvusClient(uri=milvus.uri, token=milvus.token or "")
-    cache = redis.Redis(host=redis_config.host, port=redis_config.port, password=redis_config.password, protocol=2)
+    cache = raw_client(redis_config)
     ttl_ms = int(settings.cache_ttl * 1000)
     with VectorStore(milvus) as store:  # same schema and index as the pipeline's collection
         store.create_collection(settings.collection, settings.schema(), index=settings.index)

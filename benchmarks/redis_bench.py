@@ -17,7 +17,7 @@ from vectorstack.config import RedisConfig
 GROUP = "redis"
 
 
-def _raw(config: RedisConfig) -> redis.Redis:
+def raw_client(config: RedisConfig) -> redis.Redis:
     return redis.Redis(host=config.host, port=config.port, password=config.password, protocol=2)
 
 
@@ -25,7 +25,7 @@ def run(bench: Bench, env: Mapping[str, str]) -> None:
     config = RedisConfig.from_env(env)
     namespace = f"bench{uuid.uuid4().hex[:6]}"
     with RedisCache(config, namespace=namespace) as cache:
-        raw = _raw(config)
+        raw = raw_client(config)
         try:
             _kv(bench, cache, raw)
             _vectors(bench, cache, raw)

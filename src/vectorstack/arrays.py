@@ -53,9 +53,8 @@ def encode_array(array: Any) -> bytes:
 
 @functools.lru_cache(maxsize=256)
 def _parse_header(header: bytes) -> tuple[np.dtype[Any], tuple[int, ...], int]:
-    """(native dtype, shape, data length) of a complete header; parsing costs more than a small vector's copy."""
-    if header[:3] != MAGIC:
-        raise CorruptValueError("value is not an encoded array (no VSA header); was it written by vectorstack?")
+    """(native dtype, shape, data length) of a complete header whose marker and length `_header_length` has
+    checked; parsing costs more than a small vector's copy."""
     if header[3] != VERSION:
         raise CorruptValueError(
             f"array format version {header[3]}, but this library reads version {VERSION}: written by a newer "
