@@ -20,6 +20,10 @@ nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
+# uv checks TLS against its own bundled roots, pip against the system's store: behind a proxy that
+# re-signs HTTPS (company networks, this project's CI machines) only the system store knows the signer,
+# and every install fails with "invalid peer certificate". The system store is what pip trusts anyway.
+os.environ.setdefault("UV_NATIVE_TLS", "1")
 
 ROOT = Path(__file__).parent
 REPORTS = ROOT / "reports"
