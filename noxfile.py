@@ -69,7 +69,15 @@ def install(session: nox.Session, *extras: str) -> None:
 
 
 def server_extras(services: tuple[str, ...]) -> list[str]:
+    """What runs the services: server wheels for the local backend, the docker SDK for the docker one."""
+    if BACKEND == "docker":
+        return ["docker"]
     return [SERVER_EXTRAS[name] for name in services if BACKEND == "local" and name in SERVER_EXTRAS]
+
+
+def report_name(session: nox.Session) -> str:
+    """`redis` under the local backend, `redis-docker` under docker: one report per session and backend."""
+    return session.name if BACKEND == "local" else f"{session.name}-{BACKEND}"
 
 
 def pytest_args(session: nox.Session, folder: str) -> list[str]:
@@ -78,7 +86,7 @@ def pytest_args(session: nox.Session, folder: str) -> list[str]:
         folder,
         "--numprocesses=auto",
         "--durations=10",
-        f"--junitxml={REPORTS / f'junit-{session.name}.xml'}",
+        f"--junitxml={REPORTS / f'junit-{report_name(session)}.xml'}",
         "--cov",
         "--cov-report=",
     ]
@@ -90,7 +98,7 @@ def pytest_args(session: nox.Session, folder: str) -> list[str]:
 
 def test_env(session: nox.Session) -> dict[str, str]:
     return {
-        "COVERAGE_FILE": str(ROOT / f".coverage.{session.name}"),
+        "COVERAGE_FILE": str(ROOT / f".coverage.{report_name(session)}"),
         "TESTSERVICES_HOME": os.environ.get("TESTSERVICES_HOME", str(ROOT / ".testservices")),
         "PYTEST_XDIST_AUTO_NUM_WORKERS": WORKERS,
         # The services this session starts live as long as this nox process, and no longer: if nox is
@@ -226,11 +234,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def services(session: nox.Session) -> None:
-    """Drive the helper by hand: `nox -s services -- up|down|status|logs|env [SERVICE...]`."""
+    """Drive the helper by hand: `nox -s services -- up|down|status|logs|env|images build [SERVICE...]`."""
     if not session.posargs:
         session.error("say what to do, e.g. `nox -s services -- up redis` (try `nox -s services -- --help`)")
     named = tuple(arg for arg in session.posargs[1:] if not arg.startswith("-"))
     wanted = named if session.posargs[0] == "up" else ()
     install_debian_packages(session, wanted)
-    install(session, *(CLIENT_EXTRAS[n] for n in wanted if n in CLIENT_EXTRAS), *server_extras(wanted))
+    extras = [CLIENT_EXTRAS[n] for n in wanted if n in CLIENT_EXTRAS] + server_extras(wanted)
+    if BACKEND == "docker" or session.posargs[0] in ("images", "reap"):
+        extras.append("docker")  # the docker SDK: image builds, labels, logs
+    install(session, *dict.fromkeys(extras))
     session.run("python", "-m", "testservices", *session.posargs)

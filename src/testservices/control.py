@@ -58,7 +58,7 @@ class ServiceControl:
         Real Kafka, Redis with appendfsync and Milvus keep acknowledged writes through a SIGKILL; noida (the
         local Kafka) snapshots its state about a second after a change, so a kill sooner loses that second.
         Returns the seconds waited (0 for services that persist at once)."""
-        delay = get_spec(self.name).persist_delay() if self.record.backend == "local" else 0.0
+        delay = get_spec(self.name).persist_delay(self.record.env)
         left = self._last_write + delay - time.monotonic() if self._last_write else delay
         if left > 0:
             time.sleep(left)

@@ -21,7 +21,7 @@ from pathlib import Path
 from testservices.backends import get_backend
 from testservices.backends.base import StartRequest
 from testservices.backends.external import ExternalBackend
-from testservices.errors import HarnessError
+from testservices.errors import BackendUnavailableError, HarnessError
 from testservices.processes import ProcessId
 from testservices.settings import Settings
 from testservices.specs import get_spec, resolve
@@ -84,6 +84,10 @@ class ServiceManager:
                     endpoints[spec.name] = record.endpoint(reused=True)
                     continue
                 endpoints[spec.name] = self._start_locked(spec, endpoints).endpoint()
+            if self.persistent:
+                # Handed to the user only now: until every service is ready they belong to this command,
+                # so a `testservices up` killed halfway (even with SIGKILL) leaves nothing the reaper spares.
+                self._hand_over_locked(self.run_id)
         self._prune_runs()
         return endpoints
 
@@ -94,9 +98,9 @@ class ServiceManager:
         request = StartRequest(
             instance=uuid.uuid4().hex[:8],
             run_dir=self.registry.runs_dir / self.run_id,
-            owner_pid=None if self.persistent else self.owner.pid,
-            owner_created=None if self.persistent else self.owner.created,
-            persistent=self.persistent,
+            owner_pid=self.owner.pid,
+            owner_created=self.owner.created,
+            persistent=False,
             started_by=self.run_id,
             on_spawn=self.registry.save,
             dependencies={k: v for dep in spec.depends_on for k, v in endpoints[dep].env.items()},
@@ -204,14 +208,17 @@ class ServiceManager:
 
     def keep_for_debugging(self, run_id: str | None = None) -> list[ServiceRecord]:
         """INTEGRATION_TEST_CLEANUP=false: hand the run's services over to the user instead of stopping them."""
-        wanted = run_id or self.run_id
-        kept = []
         with self.registry.locked():
-            for record in self.registry.records():
-                if record.started_by == wanted and not record.persistent:
-                    record.persistent = True
-                    self.registry.save(record)
-                    kept.append(record)
+            return self._hand_over_locked(run_id or self.run_id)
+
+    def _hand_over_locked(self, run_id: str) -> list[ServiceRecord]:
+        """Make a run's services the user's: kept until `testservices down`, whoever started them."""
+        kept = []
+        for record in self.registry.records():
+            if record.started_by == run_id and not record.persistent and not record.exclusive:
+                record.persistent = True
+                self.registry.save(record)
+                kept.append(record)
         return kept
 
     def down(self, names: Iterable[str] = ()) -> tuple[list[ServiceRecord], list[ServiceRecord]]:
@@ -220,7 +227,7 @@ class ServiceManager:
         for name in wanted:
             get_spec(name)
         chosen = sorted(
-            (r for r in self.registry.records() if not wanted or r.name in wanted),
+            (r for r in self.records() if not wanted or r.name in wanted),
             key=lambda r: r.started_at,
             reverse=True,
         )
@@ -235,11 +242,13 @@ class ServiceManager:
     def _reap_locked(self) -> list[ServiceRecord]:
         """End what crashed runs left: services whose owner is gone, and records whose process is gone."""
         reaped = []
-        for record in self.registry.records():
-            if record.backend != self.backend.name:
+        for record in self.records():
+            try:
+                if record.owner_alive() and (record.halted or self.backend.is_running(record)):
+                    continue  # running, or stopped on purpose by a fault test that will start it again
+            except BackendUnavailableError as exc:
+                self.say(f"left {record.name} alone: {exc}")
                 continue
-            if record.owner_alive() and (record.halted or self.backend.is_running(record)):
-                continue  # running, or stopped on purpose by a fault test that will start it again
             why = (
                 "its process is gone"
                 if record.owner_alive()
@@ -251,6 +260,8 @@ class ServiceManager:
             except HarnessError as exc:
                 self.say(f"could not fully reap {record.name}: {exc}")
             reaped.append(record)
+        for description in self.backend.reap_orphans():
+            self.say(f"reaped {description}: the run that started it has ended")
         return reaped
 
     def _prune_runs(self) -> None:
@@ -265,13 +276,23 @@ class ServiceManager:
 
     # -- looking ----------------------------------------------------------------------------------------
     def records(self) -> list[ServiceRecord]:
-        return self.registry.records()
+        """The services this backend started: `down`, `status`, `env` and the reaper never touch another
+        backend's (a `testservices down` under `local` leaves the containers of a docker run alone)."""
+        return [r for r in self.registry.records() if r.backend == self.backend.name]
+
+    def other_backends(self) -> dict[str, int]:
+        """How many recorded services each other backend has, for `status` to mention."""
+        counts: dict[str, int] = {}
+        for record in self.registry.records():
+            if record.backend != self.backend.name:
+                counts[record.backend] = counts.get(record.backend, 0) + 1
+        return counts
 
     def running_endpoints(self, names: Iterable[str] = ()) -> dict[str, Endpoint]:
         """Endpoints of recorded services (persistent first), without starting anything."""
         wanted = set(names)
         found: dict[str, Endpoint] = {}
-        records = sorted(self.registry.records(), key=lambda r: (not r.persistent, -r.started_at))
+        records = sorted(self.records(), key=lambda r: (not r.persistent, -r.started_at))
         for record in records:
             if record.exclusive or (wanted and record.name not in wanted) or record.name in found:
                 continue

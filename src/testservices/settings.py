@@ -60,8 +60,10 @@ class Settings:
 
     @property
     def compose_dir(self) -> Path:
+        """The compose files, shipped inside the package: the docker backend works from an installed wheel
+        as from a checkout. TESTSERVICES_COMPOSE_DIR points at your own copies instead."""
         override = os.environ.get("TESTSERVICES_COMPOSE_DIR")
-        return Path(override) if override else find_project_root() / "compose"
+        return Path(override) if override else Path(__file__).parent / "compose"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -119,6 +119,14 @@ class Registry:
         with contextlib.suppress(FileNotFoundError):
             self._path(record).unlink()
 
+    def find(self, name: str, instance: str) -> ServiceRecord | None:
+        """One instance's record, if this state dir holds it (the docker reaper asks any state dir)."""
+        path = self.records_dir / f"{name}-{instance}.json"
+        try:
+            return ServiceRecord(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
     def records(self, name: str | None = None) -> list[ServiceRecord]:
         if not self.records_dir.is_dir():
             return []

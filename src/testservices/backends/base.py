@@ -79,5 +79,10 @@ class Backend(Protocol):
         ...
 
     def is_running(self, record: ServiceRecord) -> bool:
-        """Cheap liveness (no request to the service)."""
+        """Cheap liveness (no request to the service); raises BackendUnavailableError when it cannot tell."""
+        ...
+
+    def reap_orphans(self) -> list[str]:
+        """Remove what dead runs left that no record names (the docker backend finds it by label); returns
+        a description of each thing removed."""
         ...

@@ -1,198 +1,384 @@
-"""Services as `docker compose` projects: one project per instance, only the services asked for.
+"""Services as containers, with the same contract as the local backend.
 
-Every compose call goes through `self.run`, so the exact commands can be checked without an engine.
+- `docker compose up --wait` creates each service from the compose files shipped in the package; the
+  docker SDK does what the CLI cannot do well: labels, inspection, kill, restart and log streaming.
+- Host ports are chosen by the harness (free loopback ports) and written into the container's port
+  bindings, so they survive a stop/kill/start, as a local process keeps its ports.
+- Data that the service persists lives on a volume: a killed container comes back with it.
+- A record is written before `up`; the container log streams into the run's log file; a start that fails
+  or is interrupted removes what it made. Whatever a killed run left is found by label and reaped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
-import shlex
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+from testservices import images
 from testservices.backends.base import StartRequest
+from testservices.backends.compose import (
+    COMPOSE_SERVICE_LABEL,
+    HOME_LABEL,
+    INSTANCE_LABEL,
+    OWNER_LABEL,
+    PROJECT_LABEL,
+    RUN_LABEL,
+    SERVICE_LABEL,
+    Project,
+    compose_command,
+    host_port_variable,
+    project_name,
+    run_compose,
+)
 from testservices.errors import BackendUnavailableError, HarnessError, ServiceStartError
-from testservices.processes import tail
-from testservices.readiness import wait_until
+from testservices.ports import free_ports, is_listening
+from testservices.processes import ProcessId, spawn, stop_group, tail
+from testservices.readiness import NotReady, wait_until
 from testservices.settings import Settings
 from testservices.specs import get_spec
-from testservices.specs.base import ServiceSpec
-from testservices.state import ServiceRecord
+from testservices.specs.base import LaunchContext, ServiceSpec
+from testservices.state import Registry, ServiceRecord
 
-Runner = Callable[[Sequence[str], Mapping[str, str], float], subprocess.CompletedProcess[str]]
-
-
-def run_command(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
+# A chosen free port can be taken by another program before Docker binds it: retried on new ports.
+START_ATTEMPTS = 3
+HOST = "127.0.0.1"
 
 
-def compose_command() -> list[str]:
-    """`docker compose` (v2) by default; TESTSERVICES_COMPOSE_CMD may name another, e.g. `podman compose`."""
-    return shlex.split(os.environ.get("TESTSERVICES_COMPOSE_CMD", "docker compose"))
+def docker_client() -> Any:
+    """The SDK's client for the engine DOCKER_HOST names (the local socket by default)."""
+    try:
+        import docker
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "TESTSERVICES_BACKEND=docker needs the docker SDK: `pip install 'vectorstack[docker]'` "
+            "(the nox sessions install it)"
+        ) from exc
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise BackendUnavailableError(
+            "TESTSERVICES_BACKEND=docker needs a running Docker engine and none answers; start Docker "
+            "(see the README's Docker section), or use TESTSERVICES_BACKEND=local (the default, no Docker needed)"
+        ) from exc
+    return client
 
 
-def parse_port(output: str) -> tuple[str, int]:
-    """`docker compose port` prints e.g. `127.0.0.1:49153` (or `[::1]:49153`); take the last line."""
-    line = output.strip().splitlines()[-1] if output.strip() else ""
-    host, sep, port = line.rpartition(":")
-    if not sep or not port.isdigit():
-        raise HarnessError(f"could not read a published port from {output!r}")
-    host = host.strip("[]")
-    return ("127.0.0.1" if host in ("0.0.0.0", "", "::") else host), int(port)  # noqa: S104
+def _owner_alive(label: str) -> bool:
+    pid, _, created = label.partition(":")
+    try:
+        return ProcessId(int(pid), float(created)).alive()
+    except ValueError:
+        return False
 
 
 class DockerBackend:
     name = "docker"
     manages_processes = True
 
-    def __init__(self, settings: Settings, runner: Runner = run_command) -> None:
+    def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
-        self.run = runner
-        self._checked = False
+        self._client = client
+        self._compose_checked = False
 
-    def _base(self, spec: ServiceSpec, project: str) -> list[str]:
-        compose_file = self.settings.compose_dir / spec.compose_file
-        return [*compose_command(), "--project-name", project, "--file", str(compose_file)]
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
 
-    def _call(self, argv: Sequence[str], env: Mapping[str, str], timeout: float, what: str) -> str:
-        try:
-            done = self.run(argv, env, timeout)
-        except FileNotFoundError as exc:
-            raise BackendUnavailableError(
-                f"{argv[0]} is not installed; install Docker or use TESTSERVICES_BACKEND=local"
-            ) from exc
-        except subprocess.TimeoutExpired as exc:
-            raise HarnessError(f"{what} took longer than {timeout:.0f} s: {shlex.join(argv)}") from exc
-        if done.returncode != 0:
-            raise HarnessError(f"{what} failed ({shlex.join(argv)}):\n{done.stderr.strip() or done.stdout.strip()}")
-        return done.stdout
+    @property
+    def errors(self) -> Any:
+        import docker.errors
+
+        return docker.errors
 
     def check_engine(self) -> None:
-        if self._checked:
-            return
-        try:
-            self._call(["docker", "info", "--format", "{{.ServerVersion}}"], dict(os.environ), 30, "docker info")
-        except HarnessError as exc:
-            raise BackendUnavailableError(
-                "TESTSERVICES_BACKEND=docker needs a running Docker engine and `docker info` failed; "
-                "start Docker, or use TESTSERVICES_BACKEND=local (the default, no Docker needed)"
-            ) from exc
-        self._checked = True
+        self.client.ping()
+        if not self._compose_checked:
+            try:
+                run_compose([*compose_command(), "version"], os.environ, 30, "docker compose version")
+            except HarnessError as exc:
+                raise BackendUnavailableError(
+                    "the docker backend needs Compose v2 (`docker compose version` fails): install the compose "
+                    "plugin (see the README's Docker section), or point TESTSERVICES_COMPOSE_CMD at one"
+                ) from exc
+            self._compose_checked = True
+
+    # -- starting ---------------------------------------------------------------------------------------
+    def project(self, spec: ServiceSpec, request: StartRequest) -> Project:
+        name = project_name(spec.compose_file, request.started_by, request.instance, request.exclusive)
+        return Project(
+            name,
+            self.settings.compose_dir / spec.compose_file,
+            request.run_dir / "compose" / f"{name}-{spec.compose_service}.json",
+        )
 
     def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
         self.check_engine()
-        # One project per compose file and run: services of one file (Prometheus and the Pushgateway it
-        # scrapes) share its network, as `depends_on` expects, and a second run never touches the first's.
-        stem = Path(spec.compose_file).stem
-        run = re.sub(r"[^a-z0-9_-]+", "-", request.started_by.lower()).strip("-") or request.instance
-        project = f"vectorstack-{stem}-{run}" + (f"-{request.instance}" if request.exclusive else "")
+        project = self.project(spec, request)
+        image_env = images.compose_images([spec.name])
         creds = spec.generate_secrets()
-        env = {**os.environ, **spec.compose_env(creds)}
-        base = self._base(spec, project)
         log_path = request.run_dir / f"{request.stem(spec)}.log"
-        timeout = self.settings.startup_timeout
-        up = [*base, "up", "--detach", "--wait", "--wait-timeout", str(int(timeout)), spec.compose_service]
+        data_dir = request.run_dir / "data" / request.stem(spec)
+        last_error: ServiceStartError | None = None
+        for attempt in range(1, START_ATTEMPTS + 1):
+            shutil.rmtree(data_dir, ignore_errors=True)
+            data_dir.mkdir(parents=True)
+            ports = dict(zip(spec.container_ports, free_ports(len(spec.container_ports)), strict=True))
+            ctx = LaunchContext(self.settings, data_dir, log_path, ports, creds, dependencies=request.dependencies)
+            compose_env = {host_port_variable(spec, role): str(port) for role, port in ports.items()}
+            compose_env.update(spec.compose_env(ctx))
+            compose_env.update(image_env)
+            exported = {**spec.exports(HOST, ports, creds, backend=self.name), **spec.extra_exports(ctx)}
+            record = request.record(
+                spec,
+                self.name,
+                exported,
+                ports,
+                data_dir=str(data_dir),
+                log_path=str(log_path),
+                compose_project=project.name,
+                launch={"creds": creds, "compose_env": compose_env},
+            )
+            owner = f"{request.owner_pid}:{request.owner_created}" if request.owner_pid else ""
+            project.write_labels(
+                spec.compose_service,
+                {RUN_LABEL: request.started_by, HOME_LABEL: str(self.settings.home), OWNER_LABEL: owner},
+                {INSTANCE_LABEL: request.instance, SERVICE_LABEL: spec.name},
+            )
+            try:
+                # On file before anything exists: a run killed from here on leaves a record (and labels).
+                if request.on_spawn is not None:
+                    request.on_spawn(record)
+                self._follow_log(spec, record)
+                if request.on_spawn is not None:
+                    request.on_spawn(record)
+                self._up(spec, project, compose_env, attempt)
+                container = self._container(record)
+                record.env.update(spec.container_exports(container.image.labels or {}))
+                result = wait_until(
+                    lambda: spec.check_ready(record.env), self.settings.startup_timeout, alive=lambda: self._alive(record)
+                )
+                if not result.ready:
+                    why = "exited" if result.died else f"was not answering after {result.seconds:.1f} s"
+                    raise HarnessError(f"the container is healthy but the service {why} ({result.last_error})")
+            except HarnessError as exc:
+                self._remove(spec, record)
+                last_error = ServiceStartError(spec.name, str(exc), tail(log_path), str(log_path))
+                if attempt < START_ATTEMPTS and any(is_listening(HOST, port) for port in ports.values()):
+                    continue  # another program took a chosen port: try new ones
+                raise last_error from exc
+            except BaseException:
+                # Interrupted (Ctrl-C, a test timeout): never leave the container behind.
+                self._remove(spec, record)
+                raise
+            record.ready_seconds = round(result.seconds, 3)
+            return record
+        assert last_error is not None
+        raise last_error
+
+    def _check_image(self, spec: ServiceSpec, project: Project, compose_env: Mapping[str, str]) -> bool:
+        """Whether the service's image is here. A missing local image fails at once, saying how to build it;
+        a missing official one is left for compose to pull."""
+        image = project.image(spec.compose_service, {**os.environ, **compose_env})
         try:
-            self._call(up, env, timeout + 60, f"starting {spec.name}")
-            host, ports = self._published(base, spec, env, "127.0.0.1")
-            exported = spec.exports(host, ports, creds, backend=self.name)
-            result = wait_until(lambda: spec.check_ready(exported), timeout)
-            if not result.ready:
-                raise HarnessError(f"container healthy but not answering: {result.last_error}")
-        except HarnessError as exc:
-            self._save_logs(base, spec, env, log_path)
-            self._remove(base, spec, env)
-            raise ServiceStartError(spec.name, str(exc), tail(log_path), str(log_path)) from exc
-        return request.record(
-            spec,
-            self.name,
-            exported,
-            ports,
-            ready_seconds=round(result.seconds, 3),
-            log_path=str(log_path),
-            compose_project=project,
-            launch={"creds": creds},
+            self.client.images.get(image)
+        except self.errors.ImageNotFound:
+            if images.flavor() == "local":
+                raise ServiceStartError(
+                    spec.name,
+                    f"TESTSERVICES_IMAGES=local but {image} is not built; build it with "
+                    f"`testservices images build {spec.name}` (or `nox -s services -- images build {spec.name}`)",
+                ) from None
+            return False
+        return True
+
+    def _up(self, spec: ServiceSpec, project: Project, compose_env: Mapping[str, str], attempt: int) -> None:
+        timeout = self.settings.startup_timeout
+        present = self._check_image(spec, project, compose_env)
+        argv = project.argv(
+            "up", "--detach", "--no-deps", "--wait", "--wait-timeout", str(int(timeout)), spec.compose_service
         )
+        try:
+            run_compose(argv, {**os.environ, **compose_env}, timeout + 300, f"starting {spec.name} (attempt {attempt})")
+        except HarnessError as exc:
+            if not present:
+                raise HarnessError(
+                    f"{exc}\nIts image could not be pulled. Where no image registry is reachable, build local "
+                    f"images and use them: `testservices images build {spec.name}` and TESTSERVICES_IMAGES=local"
+                ) from exc
+            raise
 
-    def _published(
-        self, base: list[str], spec: ServiceSpec, env: Mapping[str, str], host: str
-    ) -> tuple[str, dict[str, int]]:
-        """Host and published port of each role (Docker picks them at every container start)."""
-        ports: dict[str, int] = {}
-        for role, container_port in spec.container_ports.items():
-            out = self._call([*base, "port", spec.compose_service, str(container_port)], env, 30, "docker port")
-            host, ports[role] = parse_port(out)
-        return host, ports
+    def _follow_log(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """Start (again) the process that streams the container's log into the record's log file."""
+        follower = record.launch.get("follower")
+        if follower and ProcessId(follower["pid"], follower["created"]).alive():
+            return
+        argv = [
+            sys.executable,
+            "-m",
+            "testservices.backends.container_logs",
+            "--project",
+            record.compose_project,
+            "--service",
+            spec.compose_service,
+            "--appear-within",
+            str(int(self.settings.startup_timeout + 300)),
+        ]
+        popen = spawn(argv, log_path=Path(record.log_path), cwd=Path(record.run_dir), env=os.environ)
+        process = ProcessId.of(popen.pid)
+        record.launch["follower"] = {"pid": process.pid, "created": process.create_time}
 
-    def _record_env(self, spec: ServiceSpec, record: ServiceRecord) -> dict[str, str]:
-        return {**os.environ, **spec.compose_env(record.launch.get("creds", {}))}
+    # -- looking ----------------------------------------------------------------------------------------
+    def _filters(self, record: ServiceRecord) -> dict[str, list[str]]:
+        service = get_spec(record.name).compose_service
+        return {"label": [f"{PROJECT_LABEL}={record.compose_project}", f"{COMPOSE_SERVICE_LABEL}={service}"]}
+
+    def _containers(self, record: ServiceRecord) -> list[Any]:
+        try:
+            return list(self.client.containers.list(all=True, filters=self._filters(record)))
+        except self.errors.DockerException as exc:
+            raise BackendUnavailableError(f"the Docker engine did not answer about {record.name}: {exc}") from exc
+
+    def _container(self, record: ServiceRecord) -> Any:
+        found = self._containers(record)
+        if not found:
+            raise HarnessError(f"{record.name}: no container in compose project {record.compose_project}")
+        return found[0]
+
+    def _alive(self, record: ServiceRecord) -> bool:
+        return any(c.status == "running" for c in self._containers(record))
+
+    def is_running(self, record: ServiceRecord) -> bool:
+        """Whether its container runs; an engine that does not answer raises instead of saying "no", so
+        the reaper never removes a live shared service on a hiccup."""
+        return self._alive(record)
+
+    # -- faults -----------------------------------------------------------------------------------------
+    def _note(self, record: ServiceRecord, text: str) -> None:
+        with Path(record.log_path).open("a") as log:
+            log.write(f"--- testservices: {text}\n")
 
     def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
-        """Stop the container (SIGKILL with `kill`) and keep it, with its volumes, for `resume`."""
-        base = self._base(spec, record.compose_project)
-        env = self._record_env(spec, record)
-        if kill:
-            argv = [*base, "kill", "--signal", "SIGKILL", spec.compose_service]
-        else:
-            argv = [*base, "stop", "--timeout", str(int(spec.stop_grace)), spec.compose_service]
-        self._call(argv, env, 120, f"{'killing' if kill else 'stopping'} {spec.name}")
+        """Stop the container (SIGKILL with `kill`, as a crash) and keep it, with its volumes and ports."""
+        container = self._container(record)
+        self._note(record, f"{'killing (SIGKILL)' if kill else 'stopping'} the {spec.name} container")
+        try:
+            if kill:
+                container.kill(signal="SIGKILL")
+                container.wait(timeout=60)
+            else:
+                container.stop(timeout=int(spec.stop_grace))
+        except self.errors.DockerException as exc:
+            raise HarnessError(f"could not {'kill' if kill else 'stop'} the {spec.name} container: {exc}") from exc
 
     def resume(
         self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
     ) -> ServiceRecord:
-        """Start the same container again and wait until it answers; a published port may change."""
-        base = self._base(spec, record.compose_project)
-        env = self._record_env(spec, record)
-        self._call([*base, "start", spec.compose_service], env, 120, f"starting {spec.name} again")
-        host, ports = self._published(base, spec, env, record.host)
-        exported = spec.exports(host, ports, record.launch.get("creds", {}), backend=self.name)
-        result = wait_until(lambda: spec.check_ready(exported), self.settings.startup_timeout)
+        """Start the same container again (same ports, volumes, credentials) and wait until it answers."""
+        container = self._container(record)
+        self._note(record, f"starting the {spec.name} container again")
+        self._follow_log(spec, record)
+        if on_spawn is not None:
+            on_spawn(record)
+        try:
+            container.start()
+        except self.errors.DockerException as exc:
+            raise ServiceStartError(spec.name, f"its container did not start again: {exc}") from exc
+
+        def ready() -> None:
+            container.reload()
+            health = (container.attrs.get("State", {}).get("Health") or {}).get("Status", "healthy")
+            if health != "healthy":
+                raise NotReady(f"container health is {health}")
+            spec.check_ready(record.env)
+
+        result = wait_until(ready, self.settings.startup_timeout, alive=lambda: self._alive(record))
         if not result.ready:
-            self._save_logs(base, spec, env, Path(record.log_path))
+            why = "exited" if result.died else f"was not ready after {result.seconds:.1f} s ({result.last_error})"
             raise ServiceStartError(
-                spec.name, f"started again but not answering: {result.last_error}", tail(Path(record.log_path))
+                spec.name, f"restarted on its volumes, it {why}", tail(Path(record.log_path)), record.log_path
             )
-        record.env, record.ports = exported, ports
-        record.host, record.port = spec.main_port(exported)
         record.ready_seconds = round(result.seconds, 3)
         return record
 
-    def _save_logs(self, base: list[str], spec: ServiceSpec, env: Mapping[str, str], log_path: Path) -> None:
-        """Containers lose their logs on `down`; keep them in the run folder like a local service's."""
-        try:
-            out = self._call([*base, "logs", "--no-color", "--timestamps", spec.compose_service], env, 60, "logs")
-        except HarnessError as exc:
-            out = f"(could not read container logs: {exc})\n"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("a") as handle:
-            handle.write(out)
-
+    # -- stopping ---------------------------------------------------------------------------------------
     def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
-        base = self._base(spec, record.compose_project)
-        env = {**os.environ, **record.env}  # the same values the file was interpolated with at start
-        self._save_logs(base, spec, env, Path(record.log_path))
-        self._remove(base, spec, env)
+        self._remove(spec, record)
 
-    def _remove(self, base: list[str], spec: ServiceSpec, env: Mapping[str, str]) -> None:
-        """Remove this service's container and volumes; the whole project once nothing else runs in it."""
-        self._call(
-            [*base, "rm", "--stop", "--force", "--volumes", spec.compose_service], env, 120, f"stopping {spec.name}"
-        )
-        if not self._call([*base, "ps", "--quiet"], env, 30, "docker compose ps").strip():
-            self._call([*base, "down", "--volumes", "--remove-orphans"], env, 120, "docker compose down")
+    def _remove(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """Remove the service's container and its volumes, the project's network once nothing else runs in
+        it, and the record's config folder; the log file stays."""
+        volumes: list[str] = []
+        for container in self._containers(record):
+            volumes += [m["Name"] for m in container.attrs.get("Mounts", []) if m.get("Type") == "volume"]
+            with contextlib.suppress(self.errors.NotFound):
+                container.remove(force=True, v=True)
+        for name in volumes:
+            with contextlib.suppress(self.errors.NotFound):
+                self.client.volumes.get(name).remove(force=True)
+        self._remove_empty_project(record.compose_project)
+        follower = record.launch.get("follower")
+        if follower:
+            # It ends by itself once the container is gone (after writing the last lines); help it if not.
+            stop_group(ProcessId(follower["pid"], follower["created"]), grace=5.0)
+        if record.data_dir:
+            shutil.rmtree(record.data_dir, ignore_errors=True)
 
-    def refresh_log(self, spec: ServiceSpec, record: ServiceRecord) -> None:
-        """Write the container's current log into the record's log file, for `logs` and failure reports."""
-        base = self._base(spec, record.compose_project)
-        Path(record.log_path).write_text("")
-        self._save_logs(base, spec, {**os.environ, **record.env}, Path(record.log_path))
-
-    def is_running(self, record: ServiceRecord) -> bool:
-        service = get_spec(record.name).compose_service
-        argv = [*compose_command(), "--project-name", record.compose_project, "ps", "--quiet", service]
-        try:
-            return bool(self._call(argv, dict(os.environ), 30, "docker compose ps").strip())
-        except HarnessError:
+    def _remove_empty_project(self, project: str) -> bool:
+        """Remove a project's networks and volumes if no container of it is left; True if it was empty."""
+        label = {"label": [f"{PROJECT_LABEL}={project}"]}
+        if self.client.containers.list(all=True, filters=label):
             return False
+        for network in self.client.networks.list(filters=label):
+            with contextlib.suppress(self.errors.NotFound):
+                network.remove()
+        for volume in self.client.volumes.list(filters=label):
+            with contextlib.suppress(self.errors.NotFound):
+                volume.remove(force=True)
+        return True
+
+    # -- reaping by label -------------------------------------------------------------------------------
+    def reap_orphans(self) -> list[str]:
+        """Remove every labelled container whose run is over, found by label alone (whatever state dir it
+        came from): its record is gone, or the record's owner has ended. Then the networks and volumes of
+        projects left empty whose owner has ended. Returns what was removed."""
+        removed: list[str] = []
+        projects: set[str] = set()
+        for container in self.client.containers.list(all=True, filters={"label": [INSTANCE_LABEL]}):
+            labels = container.labels
+            if self._claimed(labels):
+                continue
+            projects.add(labels.get(PROJECT_LABEL, ""))
+            with contextlib.suppress(self.errors.NotFound):
+                container.remove(force=True, v=True)
+            removed.append(f"container {container.name} (run {labels.get(RUN_LABEL)})")
+        for kind in (self.client.networks, self.client.volumes):
+            for item in kind.list(filters={"label": [RUN_LABEL]}):
+                labels = item.attrs.get("Labels") or {}
+                project = labels.get(PROJECT_LABEL, "")
+                if project not in projects and _owner_alive(labels.get(OWNER_LABEL, "")):
+                    continue  # a live run is creating it, or still uses it
+                if self.client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]}):
+                    continue
+                with contextlib.suppress(self.errors.NotFound, self.errors.APIError):
+                    item.remove()
+                    removed.append(f"{type(item).__name__.lower()} {item.name} (run {labels.get(RUN_LABEL)})")
+        return removed
+
+    @staticmethod
+    def _claimed(labels: Mapping[str, str]) -> bool:
+        """A live run still owns it: its state dir holds its record and the record's owner runs (or it was
+        handed to the user with `testservices up`)."""
+        home, name, instance = labels.get(HOME_LABEL), labels.get(SERVICE_LABEL), labels.get(INSTANCE_LABEL)
+        if not (home and name and instance):
+            return False
+        record = Registry(Path(home)).find(name, instance)
+        return record is not None and record.owner_alive()

@@ -39,3 +39,6 @@ class ExternalBackend:
 
     def is_running(self, record: ServiceRecord) -> bool:
         return True
+
+    def reap_orphans(self) -> list[str]:
+        return []

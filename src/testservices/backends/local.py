@@ -46,7 +46,7 @@ class LocalBackend:
             launch = {"argv": plan.argv, "env": plan.env, "unset": list(plan.unset_env), "cwd": str(data_dir)}
             popen = self._spawn(spec, launch, log_path, f"starting {spec.name} (attempt {attempt})")
             process = ProcessId.of(popen.pid)
-            exported = {**spec.exports(ctx.host, ports, creds), **spec.local_exports(ctx)}
+            exported = {**spec.exports(ctx.host, ports, creds), **spec.extra_exports(ctx)}
             record = request.record(
                 spec,
                 self.name,
@@ -159,3 +159,7 @@ class LocalBackend:
     def is_running(self, record: ServiceRecord) -> bool:
         process = record.process
         return process is not None and process.alive()
+
+    def reap_orphans(self) -> list[str]:
+        """Every local process is recorded before it is waited on: the record-based reaper finds them all."""
+        return []

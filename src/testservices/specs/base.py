@@ -65,7 +65,8 @@ class ServiceSpec(ABC):
     depends_on: tuple[str, ...] = ()
     # Roles of the ports the local backend must allocate, e.g. ("main",) or ("grpc", "http").
     port_roles: tuple[str, ...] = ("main",)
-    # Under Docker: the compose file (in compose/), its service, and the container port of each role.
+    # Under Docker: the compose file (in testservices/compose/), its service, and the container port of each
+    # role; the harness publishes each on a free host port of its choosing.
     compose_file: str = ""
     compose_service: str = ""
     container_ports: Mapping[str, int] = {}
@@ -98,12 +99,17 @@ class ServiceSpec(ABC):
     def check_ready(self, env: Mapping[str, str]) -> None:
         """Return when the service answers real requests; raise `NotReady` (or anything) otherwise."""
 
-    def local_exports(self, ctx: LaunchContext) -> dict[str, str]:
-        """Extra variables only a local instance has (e.g. folders a test may write into)."""
+    def extra_exports(self, ctx: LaunchContext) -> dict[str, str]:
+        """Variables only an instance the harness started has (e.g. folders a test may write into)."""
         return {}
 
-    def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
-        """Variables interpolated into the compose file (credentials chosen per run)."""
+    def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
+        """Variables interpolated into the compose file besides the host ports (credentials chosen per run,
+        folders of config files written into `ctx.data_dir`)."""
+        return {}
+
+    def container_exports(self, image_labels: Mapping[str, str]) -> dict[str, str]:
+        """Variables that depend on the image that runs (official, or local: see testservices.images)."""
         return {}
 
     def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
@@ -117,8 +123,9 @@ class ServiceSpec(ABC):
                 )
         return {key: environ[key] for key in self.exported if environ.get(key)}
 
-    def persist_delay(self) -> float:
-        """Seconds after a write until the local server has it on disk (what a SIGKILL sooner would lose)."""
+    def persist_delay(self, env: Mapping[str, str]) -> float:
+        """Seconds after a write until the running server has it on disk (what a SIGKILL sooner would lose);
+        `env` is the instance's exported variables, which say which server it is."""
         return 0.0
 
     def after_stop(self, pid: int | None, data_dir: Path) -> None:  # noqa: B027 - optional hook

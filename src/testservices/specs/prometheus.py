@@ -1,24 +1,36 @@
 """The Prometheus stack: Pushgateway, Alertmanager (mailing the SMTP capture) and Prometheus scraping both.
 
 Local programs come from Debian (`apt-get install prometheus prometheus-pushgateway prometheus-alertmanager`,
-what .ci/run does as root). Prometheus evaluates rules every second and loads every `*.yml` in its rules
-dir: the project's alert rules are copied there at start, and tests may add their own and reload
-(`POST /-/reload`). Exporters a test runs are scraped when it writes a file_sd target file into
-PROMETHEUS_TARGETS_DIR.
+what .ci/run does as root); under Docker the same configs are mounted into containers on the host's
+network. Prometheus evaluates rules every second and loads every `*.yml` in its rules dir: the project's
+alert rules are copied there at start, and tests may add their own and reload (`POST /-/reload`).
+Exporters a test runs are scraped when it writes a file_sd target file into PROMETHEUS_TARGETS_DIR.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
+
 from testservices.errors import BinaryNotFoundError
-from testservices.settings import find_project_root
 from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, http_ready, split_address
 
-PROJECT_RULES = Path("src/vectorstack/monitoring/alert_rules.yml")
+# Where monitoring.yml mounts the folder the harness writes Prometheus' config, rules and targets into.
+CONTAINER_ROOT = "/etc/testservices/prometheus"
+
+
+def alert_rules() -> Path | None:
+    """The project's alert rules, from the installed vectorstack package (not imported: no client needed)."""
+    found = importlib.util.find_spec("vectorstack")
+    if found is None or found.origin is None:
+        return None
+    path = Path(found.origin).parent / "monitoring" / "alert_rules.yml"
+    return path if path.is_file() else None
 
 
 def program(name: str) -> str:
@@ -64,40 +76,31 @@ class AlertmanagerSpec(ServiceSpec):
     exported = ("ALERTMANAGER_URL", "ALERT_EMAIL_TO")
     required_external = (("ALERTMANAGER_URL",),)
 
-    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+    def write_config(self, ctx: LaunchContext) -> Path:
+        """The shipped config (compose/monitoring/alertmanager) pointed at this run's SMTP capture."""
         smtp = f"{ctx.dependencies['SMTP_HOST']}:{ctx.dependencies['SMTP_PORT']}"
-        config = ctx.data_dir / "alertmanager.yml"
-        config.write_text(
-            "\n".join(
-                [
-                    "global:",
-                    f"  smtp_smarthost: '{smtp}'",
-                    "  smtp_from: 'alerts@vectorstack.test'",
-                    "  smtp_require_tls: false",
-                    "route:",
-                    "  receiver: mail",
-                    "  group_by: ['alertname', 'instance_id']",
-                    "  group_wait: 1s",
-                    "  group_interval: 1s",
-                    "  repeat_interval: 1h",
-                    "receivers:",
-                    "  - name: mail",
-                    "    email_configs:",
-                    "      - to: 'oncall@vectorstack.test'",
-                    "        send_resolved: true",
-                    "",
-                ]
-            )
-        )
+        template = ctx.settings.compose_dir / "monitoring" / "alertmanager" / "alertmanager.yml"
+        folder = ctx.data_dir / "alertmanager"
+        folder.mkdir(exist_ok=True)
+        config = yaml.safe_load(template.read_text())
+        config["global"]["smtp_smarthost"] = smtp
+        path = folder / "alertmanager.yml"
+        path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+        return path
+
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
         return LaunchPlan(
             [
                 program("prometheus-alertmanager"),
-                f"--config.file={config}",
+                f"--config.file={self.write_config(ctx)}",
                 f"--storage.path={ctx.data_dir / 'data'}",
                 f"--web.listen-address={ctx.host}:{ctx.ports['main']}",
                 "--cluster.listen-address=",  # no HA gossip: it would listen on 0.0.0.0:9094
             ]
         )
+
+    def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
+        return {"ALERTMANAGER_CONFIG_DIR": str(self.write_config(ctx).parent)}
 
     def exports(
         self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
@@ -121,29 +124,33 @@ class PrometheusSpec(ServiceSpec):
     exported = ("PROMETHEUS_URL", "PROMETHEUS_TARGETS_DIR", "PROMETHEUS_RULES_DIR")
     required_external = (("PROMETHEUS_URL",),)
 
-    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+    def write_config(self, ctx: LaunchContext, root: str) -> Path:
+        """prometheus.yml plus rules/ and targets/ in `ctx.data_dir`, which the server sees as `root`
+        (itself locally; a mount point in the container). Scrape and alert addresses are loopback ports:
+        the container shares the host's network."""
         rules, targets = ctx.data_dir / "rules", ctx.data_dir / "targets"
-        rules.mkdir()
-        targets.mkdir()
-        project_rules = find_project_root() / PROJECT_RULES
-        if project_rules.is_file():
+        rules.mkdir(exist_ok=True)
+        targets.mkdir(exist_ok=True)
+        project_rules = alert_rules()
+        if project_rules is not None:
             shutil.copy(project_rules, rules / "vectorstack.yml")
         pushgateway = "{}:{}".format(*split_address(ctx.dependencies["PUSHGATEWAY_URL"], 9091))
         alertmanager = "{}:{}".format(*split_address(ctx.dependencies["ALERTMANAGER_URL"], 9093))
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(rules / "*.yml")],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-            "scrape_configs": [
-                {"job_name": "pushgateway", "honor_labels": True, "static_configs": [{"targets": [pushgateway]}]},
-                {
-                    "job_name": "exporters",
-                    "file_sd_configs": [{"files": [str(targets / "*.json")], "refresh_interval": "1s"}],
-                },
-            ],
-        }
+        template = ctx.settings.compose_dir / "monitoring" / "prometheus" / "prometheus.yml"
+        config = yaml.safe_load(template.read_text())
+        config["rule_files"] = [f"{root}/rules/*.yml"]
+        config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager]}]}]
+        for job in config["scrape_configs"]:
+            if job["job_name"] == "pushgateway":
+                job["static_configs"] = [{"targets": [pushgateway]}]
+            for discovery in job.get("file_sd_configs", []):
+                discovery["files"] = [f"{root}/targets/*.json"]
         path = ctx.data_dir / "prometheus.yml"
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+        return path
+
+    def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
+        path = self.write_config(ctx, str(ctx.data_dir))
         return LaunchPlan(
             [
                 program("prometheus"),
@@ -156,12 +163,16 @@ class PrometheusSpec(ServiceSpec):
             ]
         )
 
+    def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
+        self.write_config(ctx, CONTAINER_ROOT)
+        return {"PROMETHEUS_CONFIG_DIR": str(ctx.data_dir)}
+
     def exports(
         self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         return {"PROMETHEUS_URL": f"http://{host}:{ports['main']}"}
 
-    def local_exports(self, ctx: LaunchContext) -> dict[str, str]:
+    def extra_exports(self, ctx: LaunchContext) -> dict[str, str]:
         return {
             "PROMETHEUS_TARGETS_DIR": str(ctx.data_dir / "targets"),
             "PROMETHEUS_RULES_DIR": str(ctx.data_dir / "rules"),

@@ -75,8 +75,8 @@ class RedisSpec(ServiceSpec):
     def generate_secrets(self) -> dict[str, str]:
         return {"password": self.token()}
 
-    def persist_delay(self) -> float:
-        return 1.5  # appendfsync everysec
+    def persist_delay(self, env: Mapping[str, str]) -> float:
+        return 1.5  # appendfsync everysec, under both backends
 
     def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
         # The password goes into a config file, not argv, so `ps` shows no secret.
@@ -102,8 +102,8 @@ class RedisSpec(ServiceSpec):
         config.chmod(0o600)
         return LaunchPlan(argv=[find_redis_server(), str(config)])
 
-    def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
-        return {"REDIS_PASSWORD": creds["password"]}
+    def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
+        return {"REDIS_PASSWORD": ctx.secrets["password"]}
 
     def exports(
         self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"

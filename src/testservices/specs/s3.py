@@ -32,11 +32,11 @@ def find_weed() -> str:
 
 class S3Spec(ServiceSpec):
     name = "s3"
-    description = "S3-compatible object storage (SeaweedFS locally, MinIO under Docker)"
+    description = "S3-compatible object storage (SeaweedFS, as a local process or a container)"
     port_roles = ("main", *_PORTS)
     compose_file = "s3.yml"
     compose_service = "s3"
-    container_ports = {"main": 9000}  # noqa: RUF012 - class-level constant
+    container_ports = {"main": 8333}  # noqa: RUF012 - class-level constant
     exported = (
         "S3_ENDPOINT_URL",
         "AWS_ACCESS_KEY_ID",
@@ -85,8 +85,8 @@ class S3Spec(ServiceSpec):
             env={"AWS_ACCESS_KEY_ID": ctx.secrets["access_key"], "AWS_SECRET_ACCESS_KEY": ctx.secrets["secret_key"]},
         )
 
-    def compose_env(self, creds: Mapping[str, str]) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": creds["access_key"], "AWS_SECRET_ACCESS_KEY": creds["secret_key"]}
+    def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": ctx.secrets["access_key"], "AWS_SECRET_ACCESS_KEY": ctx.secrets["secret_key"]}
 
     def exports(
         self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"

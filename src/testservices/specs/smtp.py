@@ -62,7 +62,7 @@ class SmtpSpec(ServiceSpec):
     port_roles = ("main", "web")
     compose_file = "monitoring.yml"
     compose_service = "smtp"
-    container_ports = {"main": 1025, "web": 8025}  # noqa: RUF012
+    container_ports = {"main": 1025, "web": 1080}  # noqa: RUF012
     exported = ("SMTP_HOST", "SMTP_PORT", "MAIL_API_URL")
     required_external = (("SMTP_HOST",),)
 
