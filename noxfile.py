@@ -34,10 +34,14 @@ WORKERS = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS", str(max(2, os.cpu_coun
 
 @dataclass(frozen=True)
 class Suite:
-    """A test folder, the library extra it imports, and the services its tests talk to."""
+    """A test folder, the library extra it imports, the services nox brings up for it, and those its tests
+    start themselves (through the `testservices` command, as a user would)."""
 
     extras: tuple[str, ...]
     services: tuple[str, ...]
+    starts: tuple[str, ...] = ()
+    # Server wheels installed whatever the backend (a test that compares the two backends needs both).
+    local_servers: tuple[str, ...] = ()
 
 
 SUITES = {
@@ -47,6 +51,9 @@ SUITES = {
     "milvus": Suite(extras=("milvus",), services=("milvus",)),
     "redis": Suite(extras=("redis",), services=("redis",)),
     "e2e": Suite(extras=("pipeline",), services=("kafka", "milvus", "redis", "s3", "prometheus")),
+    "harness": Suite(
+        extras=("pipeline",), services=(), starts=("redis", "kafka", "milvus", "s3"), local_servers=("redis",)
+    ),
 }
 # Programs the local backend takes from Debian, by service (no wheel ships them).
 DEBIAN_PACKAGES = {
@@ -111,6 +118,9 @@ def test_env(session: nox.Session) -> dict[str, str]:
 @contextlib.contextmanager
 def services_up(session: nox.Session, services: tuple[str, ...], env: dict[str, str]) -> Iterator[None]:
     """Start (or reuse) the services, and stop what was started whatever happens to the tests."""
+    if not services:
+        yield  # the suite's tests start what they need themselves
+        return
     failed = True
     try:
         # Inside the try: if one service fails to start, the ones started before it are stopped too.
@@ -149,7 +159,8 @@ def install_debian_packages(session: nox.Session, services: tuple[str, ...]) -> 
 def run_suite(session: nox.Session, name: str) -> None:
     suite = SUITES[name]
     install_debian_packages(session, suite.services)
-    install(session, *suite.extras, "test", *server_extras(suite.services))
+    servers = [*server_extras(suite.services + suite.starts), *(SERVER_EXTRAS[n] for n in suite.local_servers)]
+    install(session, *suite.extras, "test", *dict.fromkeys(servers))
     REPORTS.mkdir(exist_ok=True)
     env = test_env(session)
     with services_up(session, suite.services, env):
@@ -198,6 +209,12 @@ def redis(session: nox.Session) -> None:
 def e2e(session: nox.Session) -> None:
     """The whole stack as one: the Kafka -> Milvus pipeline, kills and restarts, load, disaster recovery."""
     run_suite(session, "e2e")
+
+
+@nox.session(tags=["tests"])
+def harness(session: nox.Session) -> None:
+    """The harness as a user runs it: `testservices up/env/reap/down`, a killed `up`, one backend beside another."""
+    run_suite(session, "harness")
 
 
 @nox.session(default=False)

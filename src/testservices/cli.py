@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     keep = sub.add_parser("keep", help="keep a run's services after it ends, for debugging")
     keep.add_argument("--run-id", required=True, help="the run whose services to keep")
 
-    sub.add_parser("reap", help="stop what crashed runs left behind (docker: every labelled container, network, volume)")
+    sub.add_parser(
+        "reap", help="stop what crashed runs left behind (docker: every labelled container, network, volume)"
+    )
     sub.add_parser("list", help="list the services the harness knows")
 
     image = sub.add_parser(
@@ -156,7 +158,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             stopped, busy = manager.down(_names(args.services))
         for record in busy:
             _say(
-                f"left {record.name} ({_where(record)}) running: "
+                f"left {record.name} ({record.where}) running: "
                 f"run {record.started_by} (pid {record.owner_pid}) still uses it"
             )
         if not stopped and not busy:
@@ -210,10 +212,6 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
-def _where(record: ServiceRecord) -> str:
-    return f"pid {record.pid}" if record.pid else f"compose project {record.compose_project}"
-
-
 def _images(args: argparse.Namespace) -> int:
     from testservices import images
 
@@ -260,7 +258,8 @@ def _status(manager: ServiceManager, *, as_json: bool) -> int:
                 "service": record.name,
                 "backend": record.backend,
                 "address": f"{record.host}:{record.port}",
-                "pid": record.pid or record.compose_project,
+                "pid": record.pid,
+                "where": record.where,
                 "state": "healthy" if answers else ("running" if running else "dead"),
                 "owner": owner,
                 "since": time.strftime("%H:%M:%S", time.localtime(record.started_at)),
@@ -279,7 +278,7 @@ def _status(manager: ServiceManager, *, as_json: bool) -> int:
         return 0
     for row in rows:
         print(
-            f"{row['service']:12} {row['state']:8} {row['address']:22} pid {row['pid']!s:8} "
+            f"{row['service']:12} {row['state']:8} {row['address']:22} {row['where']} "
             f"{row['backend']:8} since {row['since']}  {row['owner']}\n{'':12} log: {row['log']}"
         )
     if others:

@@ -80,7 +80,7 @@ class ServiceManager:
                 record = self._reusable(spec.name)
                 if record is not None:
                     how = "started by `testservices up`" if record.persistent else f"run {record.started_by}"
-                    self.say(f"reusing {spec.name} at {record.host}:{record.port} (pid {record.pid}, {how})")
+                    self.say(f"reusing {spec.name} at {record.host}:{record.port} ({record.where}, {how})")
                     endpoints[spec.name] = record.endpoint(reused=True)
                     continue
                 endpoints[spec.name] = self._start_locked(spec, endpoints).endpoint()
@@ -115,8 +115,7 @@ class ServiceManager:
             raise
         self.registry.save(new)
         self.say(
-            f"{spec.name} ready at {new.host}:{new.port} in {new.ready_seconds:.2f} s "
-            f"(pid {new.pid or '-'}, log {new.log_path})"
+            f"{spec.name} ready at {new.host}:{new.port} in {new.ready_seconds:.2f} s ({new.where}, log {new.log_path})"
         )
         return new
 
@@ -188,7 +187,7 @@ class ServiceManager:
         errors: list[str] = []
         with self.registry.locked():
             for record in records:
-                self.say(f"stopping {record.name} (pid {record.pid or record.compose_project}) ...")
+                self.say(f"stopping {record.name} ({record.where}) ...")
                 try:
                     self._stop_locked(record)
                 except Exception as exc:  # noqa: BLE001 - stop the others, report all at the end
@@ -254,7 +253,7 @@ class ServiceManager:
                 if record.owner_alive()
                 else f"the run that owned it (pid {record.owner_pid}) ended"
             )
-            self.say(f"reaping {record.name} (pid {record.pid or record.compose_project}): {why}")
+            self.say(f"reaping {record.name} ({record.where}): {why}")
             try:
                 self._stop_locked(record)
             except HarnessError as exc:

@@ -65,6 +65,11 @@ class ServiceRecord:
     launch: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def where(self) -> str:
+        """What runs it, for messages: its process, or its compose project."""
+        return f"pid {self.pid}" if self.pid else f"compose project {self.compose_project}"
+
+    @property
     def process(self) -> ProcessId | None:
         if self.pid is None or self.pid_created is None:
             return None

@@ -45,7 +45,7 @@ def test_up_env_status_logs_down(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["down"]) == 0
     assert not is_listening("127.0.0.1", port)
     assert main(["status"]) == 0
-    assert "no services recorded" in capsys.readouterr().out
+    assert "no local services recorded" in capsys.readouterr().out
 
 
 def test_errors_are_one_clear_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,4 +116,4 @@ def test_a_failed_up_stops_what_it_started(
     assert "brokenhttp did not start" in err
     assert "stopping fakehttp" in err
     assert main(["status"]) == 0
-    assert "no services recorded" in capsys.readouterr().out
+    assert "no local services recorded" in capsys.readouterr().out

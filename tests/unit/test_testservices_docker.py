@@ -1,179 +1,171 @@
-"""The docker backend's commands, checked without an engine, and the compose files, checked by a parser."""
+"""The docker backend's pieces that need no engine: compose files, labels, names, images, log parsing.
+(The backend itself is proven on a real engine: every suite runs under TESTSERVICES_BACKEND=docker.)"""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from collections.abc import Mapping, Sequence
+import importlib.util
+import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
 
-from testservices.backends.base import StartRequest
-from testservices.backends.docker import DockerBackend, parse_port
-from testservices.errors import BackendUnavailableError, ServiceStartError
+from testservices import images
+from testservices.backends.compose import Project, host_port_variable, project_name
+from testservices.backends.container_logs import lines, parse_timestamp
 from testservices.settings import Settings
-from testservices.specs import SPECS
+from testservices.specs import SPECS, get_spec
 
-from .fake_service import HttpSpec
-
-COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
+COMPOSE_DIR = Settings.from_env({}).compose_dir
 
 
-class FakeDocker:
-    """Answers like the docker CLI would; records every command."""
-
-    def __init__(self, port_output: str = "127.0.0.1:49153\n", fail_on: str = "") -> None:
-        self.calls: list[list[str]] = []
-        self.envs: list[Mapping[str, str]] = []
-        self.port_output = port_output
-        self.fail_on = fail_on
-        self.ps_output = "ok\n"
-
-    def __call__(self, argv: Sequence[str], env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-        self.calls.append(list(argv))
-        self.envs.append(env)
-        if self.fail_on and self.fail_on in argv:
-            return subprocess.CompletedProcess(argv, 1, "", f"{self.fail_on} went wrong")
-        out = self.port_output if "port" in argv else self.ps_output if "ps" in argv else "ok\n"
-        return subprocess.CompletedProcess(argv, 0, out, "")
-
-
-def _request(tmp_path: Path) -> StartRequest:
-    return StartRequest("abc123", tmp_path / "run", 1, 1.0, False, "run-1")
-
-
-def _ready_spec(port_seen: list[int]) -> HttpSpec:
-    spec = HttpSpec()
-    spec.check_ready = lambda env: port_seen.append(int(env["FAKEHTTP_PORT"]))  # type: ignore[method-assign]
-    return spec
-
-
-def test_start_brings_up_only_the_asked_service_and_reads_its_port(settings: Settings, tmp_path: Path) -> None:
-    fake = FakeDocker()
-    seen: list[int] = []
-    backend = DockerBackend(settings, runner=fake)
-    record = backend.start(_ready_spec(seen), _request(tmp_path))
-    info, up, port = fake.calls
-    assert info[:2] == ["docker", "info"]
-    base = [
-        "docker",
-        "compose",
-        "--project-name",
-        "vectorstack-fakehttp-run-1",
-        "--file",
-        str(settings.compose_dir / "fakehttp.yml"),
-    ]
-    assert up == [*base, "up", "--detach", "--wait", "--wait-timeout", "20", "web"]
-    assert port == [*base, "port", "web", "8000"]
-    assert (record.host, record.port, record.compose_project) == (
-        "127.0.0.1",
-        49153,
-        "vectorstack-fakehttp-run-1",
-    )
-    assert seen == [49153], "readiness is checked on the published port"
-    assert fake.envs[1]["PATH"], "compose runs with the user's environment"
-
-
-def test_stop_saves_logs_then_removes_its_container_and_the_empty_project(
-    settings: Settings, tmp_path: Path, fake_spec: HttpSpec
-) -> None:
-    fake = FakeDocker()
-    backend = DockerBackend(settings, runner=fake)
-    record = backend.start(_ready_spec([]), _request(tmp_path))
-    fake.calls.clear()
-    fake.ps_output = ""  # nothing else runs in the project
-    backend.stop(fake_spec, record)
-    logs, remove, ps, down = fake.calls
-    assert logs[-4:] == ["logs", "--no-color", "--timestamps", "web"]
-    assert remove[-5:] == ["rm", "--stop", "--force", "--volumes", "web"]
-    assert ps[-2:] == ["ps", "--quiet"]
-    assert down[-3:] == ["down", "--volumes", "--remove-orphans"]
-    assert Path(record.log_path).read_text() == "ok\n"
-
-
-def test_stop_keeps_a_project_others_still_run_in(settings: Settings, tmp_path: Path, fake_spec: HttpSpec) -> None:
-    fake = FakeDocker()
-    backend = DockerBackend(settings, runner=fake)
-    record = backend.start(_ready_spec([]), _request(tmp_path))
-    fake.calls.clear()
-    fake.ps_output = "3f2a9c\n"  # the Pushgateway of the same run, say
-    backend.stop(fake_spec, record)
-    assert not [c for c in fake.calls if "down" in c]
-    assert backend.is_running(record)
-
-
-def test_failed_up_keeps_the_logs_and_cleans_up(settings: Settings, tmp_path: Path) -> None:
-    fake = FakeDocker(fail_on="up")
-    backend = DockerBackend(settings, runner=fake)
-    with pytest.raises(ServiceStartError, match=r"(?s)fakehttp did not start.*up went wrong"):
-        backend.start(_ready_spec([]), _request(tmp_path))
-    assert [c for c in fake.calls if "rm" in c and "web" in c], "a failed start must not leave its container"
-
-
-def test_no_engine_gives_a_clear_error(settings: Settings, tmp_path: Path) -> None:
-    backend = DockerBackend(settings, runner=FakeDocker(fail_on="info"))
-    with pytest.raises(BackendUnavailableError, match=r"needs a running Docker engine.*TESTSERVICES_BACKEND=local"):
-        backend.start(_ready_spec([]), _request(tmp_path))
-
-
-@pytest.mark.parametrize(
-    ("output", "expected"),
-    [
-        ("127.0.0.1:49153\n", ("127.0.0.1", 49153)),
-        ("0.0.0.0:5000", ("127.0.0.1", 5000)),
-        ("[::1]:6000\n", ("::1", 6000)),
-    ],
-)
-def test_parse_port(output: str, expected: tuple[str, int]) -> None:
-    assert parse_port(output) == expected
+def test_compose_files_ship_inside_the_package() -> None:
+    assert Path(images.__file__).parents[1] / "compose" == COMPOSE_DIR
+    assert {spec.compose_file for spec in SPECS.values()} <= {p.name for p in COMPOSE_DIR.glob("*.yml")}
 
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_compose_file_is_complete(name: str) -> None:
     spec = SPECS[name]
-    document = yaml.safe_load((COMPOSE_DIR / spec.compose_file).read_text())
-    service = document["services"][spec.compose_service]
-    assert ":" in service["image"], "pin the image"
-    assert not service["image"].endswith(":latest"), "pin the image"
+    service = yaml.safe_load((COMPOSE_DIR / spec.compose_file).read_text())["services"][spec.compose_service]
+    image = service["image"]
+    assert image.startswith(f"${{{images.image_variable(name)}:-"), "each image can be replaced by a variable"
+    official = image.split(":-", 1)[1].rstrip("}")
+    assert ":" in official, "pin the official image"
+    assert not official.endswith(":latest"), "pin the official image"
     assert "healthcheck" in service, "`up --wait` needs a healthcheck"
-    published = [str(p) for p in service.get("ports", [])]
-    for container_port in spec.container_ports.values():
-        matching = [p for p in published if p.endswith(f":{container_port}")]
-        assert matching, f"container port {container_port} is not published"
-        assert all(p.startswith("127.0.0.1:") for p in matching), "publish on loopback only"
+    ports = [str(p) for p in service.get("ports", [])]
+    if service.get("network_mode") == "host":
+        assert not ports
+        for role in spec.container_ports:
+            variable = host_port_variable(spec, role)
+            assert variable in json.dumps(service), f"{variable} must set where it listens on 127.0.0.1"
+        return
+    for role, container_port in spec.container_ports.items():
+        expected = f"127.0.0.1:${{{host_port_variable(spec, role)}:-"
+        assert any(p.startswith(expected) and p.endswith(f":{container_port}") for p in ports), (
+            f"publish container port {container_port} on the harness's {host_port_variable(spec, role)}"
+        )
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose (Debian package) not installed")
-@pytest.mark.parametrize("path", sorted(COMPOSE_DIR.glob("*.yml")), ids=lambda p: p.name)
-def test_compose_file_parses_with_docker_compose(path: Path) -> None:
-    done = subprocess.run(
-        ["docker-compose", "--file", str(path), "config", "--quiet"],
-        capture_output=True,
-        text=True,
-        check=False,
+def test_every_service_that_stores_data_keeps_it_on_a_volume() -> None:
+    for name in ("redis", "kafka", "milvus", "s3", "prometheus"):
+        spec = get_spec(name)
+        document = yaml.safe_load((COMPOSE_DIR / spec.compose_file).read_text())
+        mounts = document["services"][spec.compose_service].get("volumes", [])
+        named = [m.split(":")[0] for m in mounts if not m.startswith(("./", "$"))]
+        assert named, f"{name} must keep its data on a named volume, so a killed container comes back with it"
+        assert set(named) <= set(document.get("volumes") or {}), f"{name}: declare its volumes"
+        assert "tmpfs" not in document["services"][spec.compose_service]
+
+
+def test_labels_override_marks_the_container_and_every_network_and_volume(tmp_path: Path) -> None:
+    project = Project("vectorstack-redis-run", COMPOSE_DIR / "redis.yml", tmp_path / "labels.json")
+    project.write_labels("redis", {"io.x.run": "run-1"}, {"io.x.instance": "abc"})
+    override = yaml.safe_load(project.labels_file.read_text())
+    assert override["services"]["redis"]["labels"] == {"io.x.run": "run-1", "io.x.instance": "abc"}
+    assert override["volumes"] == {"redis-data": {"labels": {"io.x.run": "run-1"}}}
+    assert override["networks"] == {"default": {"labels": {"io.x.run": "run-1"}}}
+    assert project.argv("up")[-3:] == ["--file", str(project.labels_file), "up"]
+
+
+def test_host_network_projects_get_no_network_of_their_own(tmp_path: Path) -> None:
+    project = Project("vectorstack-monitoring-run", COMPOSE_DIR / "monitoring.yml", tmp_path / "labels.json")
+    project.write_labels("prometheus", {"io.x.run": "run-1"}, {})
+    assert "networks" not in yaml.safe_load(project.labels_file.read_text())
+
+
+def test_image_interpolation_follows_compose() -> None:
+    project = Project("p", COMPOSE_DIR / "redis.yml", Path("/nonexistent"))
+    assert project.image("redis", {}).startswith("redis:")
+    assert project.image("redis", {"TESTSERVICES_REDIS_IMAGE": "mirror.example/redis:8"}) == "mirror.example/redis:8"
+
+
+@pytest.mark.parametrize(
+    ("run", "exclusive", "expected"),
+    [
+        ("redis-3f2a9c", False, "vectorstack-redis-redis-3f2a9c"),
+        ("20261201-101010-ab12cd", True, "vectorstack-redis-20261201-101010-ab12cd-inst1"),
+        ("Odd Run!", False, "vectorstack-redis-odd-run"),
+    ],
+)
+def test_project_names_are_valid_and_unique_per_run(run: str, exclusive: bool, expected: str) -> None:
+    assert project_name("redis.yml", run, "inst1", exclusive) == expected
+
+
+def test_host_port_variables() -> None:
+    assert host_port_variable(get_spec("redis"), "main") == "REDIS_HOST_PORT"
+    assert host_port_variable(get_spec("milvus"), "http") == "MILVUS_HTTP_HOST_PORT"
+
+
+def test_local_image_tags_follow_the_recipe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tag = images.recipe("redis").tag({})
+    assert tag.startswith("vectorstack-local/redis:")
+    assert (
+        images.recipe("redis")
+        .tag({"TESTSERVICES_IMAGE_PREFIX": "registry.corp/ts/"})
+        .startswith("registry.corp/ts/redis:")
     )
-    assert done.returncode == 0, done.stderr
+    assert images.recipe("milvus").digest() != images.recipe("kafka").digest()
+    # A changed recipe file gives a new tag: a stale image is never run.
+    copied = tmp_path / "recipes"
+    import shutil
+
+    shutil.copytree(images.RECIPES, copied)
+    monkeypatch.setattr(images, "RECIPES", copied)
+    before = images.recipe("redis").digest()
+    (copied / "redis" / "Dockerfile").write_text((copied / "redis" / "Dockerfile").read_text() + "\n# changed\n")
+    assert images.recipe("redis").digest() != before
 
 
-@pytest.mark.parametrize(("kill", "verb"), [(True, ["kill", "--signal", "SIGKILL"]), (False, ["stop", "--timeout"])])
-def test_halt_and_resume_keep_the_container(settings: Settings, tmp_path: Path, kill: bool, verb: list[str]) -> None:
-    fake = FakeDocker()
-    seen: list[int] = []
-    spec = _ready_spec(seen)
-    backend = DockerBackend(settings, runner=fake)
-    record = backend.start(spec, _request(tmp_path))
-    fake.calls.clear()
-    backend.halt(spec, record, kill=kill)
-    [halt] = fake.calls
-    assert " ".join(verb) in " ".join(halt)
-    assert halt[-1] == "web"
-    assert not {"rm", "down"} & set(halt), "a halted container keeps its data"
-    fake.port_output = "127.0.0.1:49999\n"
-    resumed = backend.resume(spec, record)
-    start, port = fake.calls[1:]
-    assert start[-2:] == ["start", "web"]
-    assert port[-3:] == ["port", "web", "8000"]
-    assert resumed.port == 49999, "a published port may change on restart: the record follows it"
-    assert resumed.env["FAKEHTTP_TOKEN"] == record.launch["creds"]["token"]
+def test_local_images_are_chosen_only_when_asked_and_never_over_an_explicit_one() -> None:
+    assert images.compose_images(["redis"], {}) == {}
+    chosen = images.compose_images(["redis", "kafka"], {"TESTSERVICES_IMAGES": "local"})
+    assert chosen == {
+        "TESTSERVICES_REDIS_IMAGE": images.recipe("redis").tag({}),
+        "TESTSERVICES_KAFKA_IMAGE": images.recipe("kafka").tag({}),
+    }
+    mine = {"TESTSERVICES_IMAGES": "local", "TESTSERVICES_REDIS_IMAGE": "my/redis:1"}
+    assert "TESTSERVICES_REDIS_IMAGE" not in images.compose_images(["redis"], mine)
+    with pytest.raises(Exception, match="TESTSERVICES_IMAGES='both'"):
+        images.compose_images(["redis"], {"TESTSERVICES_IMAGES": "both"})
+
+
+def test_every_compose_service_has_a_local_recipe() -> None:
+    assert {spec.name for spec in SPECS.values()} == set(images.recipe_names())
+
+
+def test_container_log_timestamps_order_with_trimmed_nanoseconds() -> None:
+    early, late = parse_timestamp("2026-12-01T21:11:03.81712Z"), parse_timestamp("2026-12-01T21:11:03.8171205Z")
+    assert early < late
+    assert parse_timestamp("2026-12-01T21:11:04Z") > late
+
+
+def test_container_log_lines_are_rebuilt_from_any_chunking() -> None:
+    chunks = [b"2026-12-01T21:11:03Z one\n2026-12-", b"01T21:11:04Z two\n", b"2026-12-01T21:11:05Z three"]
+    assert list(lines(iter(chunks))) == [
+        "2026-12-01T21:11:03Z one",
+        "2026-12-01T21:11:04Z two",
+        "2026-12-01T21:11:05Z three",
+    ]
+
+
+def _kafka_entrypoint() -> ModuleType:
+    path = images.RECIPES / "kafka" / "entrypoint.py"
+    spec = importlib.util.spec_from_file_location("kafka_entrypoint", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_local_kafka_image_reads_the_official_listener_variables() -> None:
+    listeners = _kafka_entrypoint().listeners
+    assert listeners("INTERNAL://:9092,CONTROLLER://:9093,EXTERNAL://:9094") == {
+        "INTERNAL": ("", 9092),
+        "CONTROLLER": ("", 9093),
+        "EXTERNAL": ("", 9094),
+    }
+    assert listeners("INTERNAL://kafka:9092,EXTERNAL://127.0.0.1:49321")["EXTERNAL"] == ("127.0.0.1", 49321)

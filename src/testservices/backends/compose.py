@@ -94,9 +94,7 @@ class Project:
 def run_compose(argv: Sequence[str], env: Mapping[str, str], timeout: float, what: str) -> str:
     """Run one compose command; its error output becomes the message of the HarnessError it raises."""
     try:
-        done = subprocess.run(
-            list(argv), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
-        )
+        done = subprocess.run(list(argv), env=dict(env), capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError as exc:
         raise BackendUnavailableError(
             f"{argv[0]} is not installed; install Docker with its compose plugin, or use TESTSERVICES_BACKEND=local"

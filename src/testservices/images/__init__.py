@@ -91,6 +91,4 @@ def compose_images(services: Iterable[str], env: Mapping[str, str] | None = None
     env = os.environ if env is None else env
     if flavor(env) != "local":
         return {}
-    return {
-        image_variable(name): recipe(name).tag(env) for name in services if not env.get(image_variable(name))
-    }
+    return {image_variable(name): recipe(name).tag(env) for name in services if not env.get(image_variable(name))}

@@ -144,9 +144,7 @@ class ImageBuilder:
             tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
             try:
                 repository, _, name = tag.rpartition(":")
-                self.client.api.import_image(
-                    src=tar.stdout, repository=repository, tag=name, changes=['CMD ["bash"]']
-                )
+                self.client.api.import_image(src=tar.stdout, repository=repository, tag=name, changes=['CMD ["bash"]'])
             finally:
                 tar.wait()
         return tag

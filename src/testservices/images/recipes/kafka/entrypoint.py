@@ -37,7 +37,7 @@ def main() -> int:
     port = loopback[0]
     # When the advertised port is itself a listener's port (compose run by hand with the defaults), noida
     # serves it on every interface; its advertised 0.0.0.0:<port> then reaches the host's published port.
-    host = "0.0.0.0" if port in served.values() else "127.0.0.1"
+    host = "0.0.0.0" if port in served.values() else "127.0.0.1"  # noqa: S104 - inside its container
     data = os.environ.get("KAFKA_LOG_DIRS", "/var/lib/kafka/data").split(",")[0]
     forwarders = [
         subprocess.Popen(["socat", f"TCP-LISTEN:{listen},fork,reuseaddr", f"TCP:127.0.0.1:{port}"])

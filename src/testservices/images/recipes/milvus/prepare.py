@@ -6,8 +6,9 @@ import shutil
 import sys
 from pathlib import Path
 
-import milvus
 from milvus_config import config_values, render_config, template_defaults
+
+import milvus
 
 
 def main(root: Path) -> None:

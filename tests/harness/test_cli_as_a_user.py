@@ -1,0 +1,169 @@
+"""`testservices up`, `env`, `reap` and `down` run as a user runs them, on real servers, under the session's
+backend: plain drivers work with the printed variables alone, a killed `up` leaves nothing the reaper
+misses, and one backend's `down` never touches the other's services."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from testservices.state import Registry
+
+from .conftest import Cli, backend, parse_exports, user_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PLAIN_CLIENTS = textwrap.dedent(
+    """
+    import os, uuid
+    import boto3, redis
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from pymilvus import MilvusClient
+
+    name = "plain" + uuid.uuid4().hex[:8]
+    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    r.set(name, b"value")
+    assert r.get(name) == b"value"
+
+    servers = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    admin = AdminClient({"bootstrap.servers": servers})
+    admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+    producer = Producer({"bootstrap.servers": servers})
+    producer.produce(name, b"hello")
+    assert producer.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": servers, "group.id": name, "auto.offset.reset": "earliest"})
+    consumer.subscribe([name])
+    message = None
+    for _ in range(60):
+        message = consumer.poll(1)
+        if message is not None and message.error() is None:
+            break
+    assert message is not None and message.value() == b"hello", message
+    consumer.close()
+
+    milvus = MilvusClient(uri=os.environ["MILVUS_URI"])
+    milvus.create_collection(name, dimension=4, consistency_level="Strong")
+    milvus.insert(name, [{"id": 1, "vector": [0.1, 0.2, 0.3, 0.4]}])
+    hits = milvus.search(name, [[0.1, 0.2, 0.3, 0.4]], limit=1)
+    assert hits[0][0]["id"] == 1, hits
+
+    s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT_URL"])
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"object")
+    assert s3.get_object(Bucket=name, Key="k")["Body"].read() == b"object"
+    print("plain clients ok")
+    """
+)
+
+
+def test_plain_drivers_work_with_nothing_but_the_printed_variables(cli: Cli, tmp_path: Path) -> None:
+    cli("up", "redis", "kafka", "milvus", "s3")
+    exported = parse_exports(cli("env").stdout)
+    assert {"REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "MILVUS_URI", "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"} <= set(
+        exported
+    )
+    script = tmp_path / "plain_clients.py"
+    script.write_text(PLAIN_CLIENTS)
+    # Only what `testservices env` printed, and what any shell has: nothing of the harness or this run.
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **exported}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "plain clients ok" in done.stdout
+
+
+def _docker() -> Any:
+    import docker
+
+    return docker.from_env()
+
+
+def _wait_for(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    pytest.fail(f"{what}: not seen within {timeout:.0f} s", pytrace=False)
+
+
+def _leftovers(run: str) -> list[str]:
+    """Every container, network and volume of `run`, and every process started for it, still there."""
+    found = []
+    if backend() == "docker":
+        client = _docker()
+        label = {"label": [f"io.vectorstack.testservices.run={run}"]}
+        found += [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
+        found += [f"network {n.name}" for n in client.networks.list(filters=label)]
+        found += [f"volume {v.name}" for v in client.volumes.list(filters=label)]
+    for process in psutil.process_iter(["cmdline", "pid"]):
+        with_run = [part for part in process.info["cmdline"] or () if run in part]
+        if with_run:
+            found.append(f"process {process.info['pid']} ({' '.join(process.info['cmdline'][:3])})")
+    return found
+
+
+def test_up_killed_while_it_waits_for_health_is_reaped_completely(cli: Cli, home: Path, tmp_path: Path) -> None:
+    up = subprocess.Popen(
+        [sys.executable, "-m", "testservices", "up", "redis", "kafka"],
+        env=user_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    registry = Registry(home)
+    kafka = _wait_for(lambda: registry.records("kafka"), 120, "a record of kafka, written before it is up")[0]
+    if backend() == "docker":
+        # The record is on file before `up`; wait for the container's first healthcheck to be pending.
+        def starting() -> bool:
+            project = {"label": [f"com.docker.compose.project={kafka.compose_project}"]}
+            return any(
+                (c.attrs["State"].get("Health") or {}).get("Status") == "starting"
+                for c in _docker().containers.list(filters=project)
+            )
+
+        _wait_for(starting, 120, "the kafka container waiting for its healthcheck")
+    up.send_signal(signal.SIGKILL)
+    up.wait(timeout=30)
+    run = kafka.started_by
+    assert _leftovers(run), "the killed `up` left nothing to reap: the test did not catch it mid-start"
+    if backend() == "docker":
+        # Found by label alone: from a state dir that has no record of the dead run.
+        reaped = cli("reap", env=user_env(tmp_path / "other-home")).stderr
+        assert "reaped container" in reaped, reaped
+    else:
+        reaped = cli("reap").stderr
+        assert "the run that owned it" in reaped, reaped
+    _wait_for(lambda: not _leftovers(run), 30, f"nothing left of run {run} (left: {_leftovers(run)})")
+
+
+@pytest.mark.docker
+def test_down_under_one_backend_never_touches_the_other(cli: Cli, home: Path) -> None:
+    if backend() != "docker":
+        pytest.skip("needs a Docker engine: runs in the docker sessions (TESTSERVICES_BACKEND=docker)")
+    local, docker = user_env(home, TESTSERVICES_BACKEND="local"), user_env(home, TESTSERVICES_BACKEND="docker")
+    cli("up", "redis", env=local)
+    cli("up", "redis", env=docker)
+    status = json.loads(cli("status", "--json", env=docker).stdout)
+    assert [(row["service"], row["backend"], row["state"]) for row in status] == [("redis", "docker", "healthy")]
+
+    cli("down", env=local)
+    assert "no local services recorded" in cli("status", env=local).stdout
+    still = json.loads(cli("status", "--json", env=docker).stdout)
+    assert [row["state"] for row in still] == ["healthy"], "`down` under local stopped the docker backend's redis"
+
+    cli("up", "redis", env=local)
+    cli("down", env=docker)
+    assert "no docker services recorded" in cli("status", env=docker).stdout
+    again = json.loads(cli("status", "--json", env=local).stdout)
+    assert [row["state"] for row in again] == ["healthy"], "`down` under docker stopped the local backend's redis"
