@@ -83,8 +83,12 @@ def server_extras(services: tuple[str, ...]) -> list[str]:
 
 
 def report_name(session: nox.Session) -> str:
-    """`redis` under the local backend, `redis-docker` under docker: one report per session and backend."""
-    return session.name if BACKEND == "local" else f"{session.name}-{BACKEND}"
+    """One JUnit report and coverage file per session and backend: `redis` (local), `redis-docker`
+    (official images), `redis-docker-local` (images built here), `redis-external`."""
+    if BACKEND == "local":
+        return session.name
+    local_images = BACKEND == "docker" and os.environ.get("TESTSERVICES_IMAGES", "").strip().lower() == "local"
+    return f"{session.name}-{BACKEND}" + ("-local" if local_images else "")
 
 
 def pytest_args(session: nox.Session, folder: str) -> list[str]:
@@ -98,8 +102,9 @@ def pytest_args(session: nox.Session, folder: str) -> list[str]:
         "--cov-report=",
     ]
     if BACKEND != "external":
-        # pytest-socket: a test can reach nothing but loopback (what the local and docker backends serve).
-        args.append("--allow-hosts=127.0.0.1,localhost,::1")
+        # pytest-socket: a test can reach nothing but loopback (what the local and docker backends serve) and
+        # unix sockets (the Docker engine's, which the docker backend and its tests talk to).
+        args += ["--allow-hosts=127.0.0.1,localhost,::1", "--allow-unix-socket"]
     return [*args, *session.posargs]
 
 
@@ -146,14 +151,20 @@ def install_debian_packages(session: nox.Session, services: tuple[str, ...]) -> 
         session.error(
             f"missing programs: {' '.join(missing)}; install them with `sudo apt-get install {' '.join(missing)}`"
         )
-    # policy-rc.d keeps the packages from starting system-wide daemons: the harness runs its own.
+    # policy-rc.d keeps the packages from starting system-wide daemons (the harness runs its own); it is
+    # removed afterwards when it is ours, or every later install on this machine would start nothing.
     policy = Path("/usr/sbin/policy-rc.d")
-    if not policy.exists():
+    ours = not policy.exists()
+    if ours:
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
     env = {"DEBIAN_FRONTEND": "noninteractive"}
-    session.run("apt-get", "update", "-qq", external=True, env=env)
-    session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env)
+    try:
+        session.run("apt-get", "update", "-qq", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env)
+    finally:
+        if ours:
+            policy.unlink(missing_ok=True)
 
 
 def run_suite(session: nox.Session, name: str) -> None:
@@ -231,10 +242,12 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def coverage(session: nox.Session) -> None:
     """Combine the test sessions' coverage data: terminal report, HTML (htmlcov/) and XML (coverage.xml)."""
+    # `-- --append` adds to an earlier combination (CI: the docker sessions' data to the local ones').
+    combine = [arg for arg in session.posargs if arg != "--append" or (ROOT / ".coverage").exists()]
     session.install("coverage[toml]>=7.4")
     if not list(ROOT.glob(".coverage.*")):
         session.error("no coverage data found: run test sessions first, e.g. `nox -s unit redis coverage`")
-    session.run("coverage", "combine")
+    session.run("coverage", "combine", *combine)
     session.run("coverage", "report")
     session.run("coverage", "html")
     session.run("coverage", "xml")

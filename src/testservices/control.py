@@ -9,8 +9,9 @@ tests other xdist workers run against the shared services:
         redis.kill()                    # SIGKILL: no clean shutdown, as in a crash
         seconds = redis.start()         # same ports, same data dir, same credentials; waits until ready
 
-Local backend: the process group is signalled and the recorded command runs again. Docker backend:
-`docker compose kill`/`stop` and `start` on the same container (its volumes stay).
+Local backend: the process group is signalled and the recorded command runs again. Docker backend: the
+same container is killed (SIGKILL) or stopped and started again through the docker SDK; its volumes and
+its host ports stay, and its log keeps streaming into the same file.
 """
 
 from __future__ import annotations
