@@ -132,6 +132,14 @@ def test_local_images_are_chosen_only_when_asked_and_never_over_an_explicit_one(
         images.compose_images(["redis"], {"TESTSERVICES_IMAGES": "both"})
 
 
+def test_servers_from_one_debian_package_share_a_recipe_but_not_a_tag() -> None:
+    prometheus, pushgateway = images.recipe("prometheus"), images.recipe("pushgateway")
+    assert prometheus.folder == pushgateway.folder
+    assert prometheus.build_args["PACKAGE"] == "prometheus"
+    assert pushgateway.build_args["PACKAGE"] == "prometheus-pushgateway"
+    assert prometheus.tag({}) != pushgateway.tag({})
+
+
 def test_every_compose_service_has_a_local_recipe() -> None:
     assert {spec.name for spec in SPECS.values()} == set(images.recipe_names())
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from testservices import images
 from testservices.backends.base import StartRequest
 from testservices.backends.compose import (
@@ -36,14 +38,15 @@ from testservices.backends.compose import (
     project_name,
     run_compose,
 )
+from testservices.backends.orphans import reap_by_label
 from testservices.errors import BackendUnavailableError, HarnessError, ServiceStartError
 from testservices.ports import free_ports, is_listening
-from testservices.processes import ProcessId, spawn, stop_group, tail
+from testservices.processes import ProcessId, spawn, tail
 from testservices.readiness import NotReady, WaitResult, wait_until
 from testservices.settings import Settings
 from testservices.specs import get_spec
 from testservices.specs.base import LaunchContext, ServiceSpec
-from testservices.state import Registry, ServiceRecord
+from testservices.state import ServiceRecord
 
 # A chosen free port can be taken by another program before Docker binds it: retried on new ports.
 START_ATTEMPTS = 3
@@ -68,14 +71,6 @@ def docker_client() -> Any:
             "(see the README's Docker section), or use TESTSERVICES_BACKEND=local (the default, no Docker needed)"
         ) from exc
     return client
-
-
-def _owner_alive(label: str) -> bool:
-    pid, _, created = label.partition(":")
-    try:
-        return ProcessId(int(pid), float(created)).alive()
-    except ValueError:
-        return False
 
 
 class DockerBackend:
@@ -330,12 +325,23 @@ class DockerBackend:
             with contextlib.suppress(self.errors.NotFound):
                 self.client.volumes.get(name).remove(force=True)
         self._remove_empty_project(record.compose_project)
-        follower = record.launch.get("follower")
-        if follower:
-            # It ends by itself once the container is gone (after writing the last lines); help it if not.
-            stop_group(ProcessId(follower["pid"], follower["created"]), grace=5.0)
+        self._end_follower(record)
         if record.data_dir:
             shutil.rmtree(record.data_dir, ignore_errors=True)
+
+    @staticmethod
+    def _end_follower(record: ServiceRecord) -> None:
+        """The log follower ends by itself once the container is gone, after writing its last lines; it is
+        ended only if it has not within 5 s, and only if it is still the very process that was started."""
+        follower = record.launch.get("follower")
+        if not follower or not ProcessId(follower["pid"], follower["created"]).alive():
+            return
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process = psutil.Process(follower["pid"])
+            try:
+                process.wait(timeout=5)
+            except psutil.TimeoutExpired:
+                process.kill()
 
     def _remove_empty_project(self, project: str) -> bool:
         """Remove a project's networks and volumes if no container of it is left; True if it was empty."""
@@ -352,38 +358,4 @@ class DockerBackend:
 
     # -- reaping by label -------------------------------------------------------------------------------
     def reap_orphans(self) -> list[str]:
-        """Remove every labelled container whose run is over, found by label alone (whatever state dir it
-        came from): its record is gone, or the record's owner has ended. Then the networks and volumes of
-        projects left empty whose owner has ended. Returns what was removed."""
-        removed: list[str] = []
-        projects: set[str] = set()
-        for container in self.client.containers.list(all=True, filters={"label": [INSTANCE_LABEL]}):
-            labels = container.labels
-            if self._claimed(labels):
-                continue
-            projects.add(labels.get(PROJECT_LABEL, ""))
-            with contextlib.suppress(self.errors.NotFound):
-                container.remove(force=True, v=True)
-            removed.append(f"container {container.name} (run {labels.get(RUN_LABEL)})")
-        for kind in (self.client.networks, self.client.volumes):
-            for item in kind.list(filters={"label": [RUN_LABEL]}):
-                labels = item.attrs.get("Labels") or {}
-                project = labels.get(PROJECT_LABEL, "")
-                if project not in projects and _owner_alive(labels.get(OWNER_LABEL, "")):
-                    continue  # a live run is creating it, or still uses it
-                if self.client.containers.list(all=True, filters={"label": [f"{PROJECT_LABEL}={project}"]}):
-                    continue
-                with contextlib.suppress(self.errors.NotFound, self.errors.APIError):
-                    item.remove()
-                    removed.append(f"{type(item).__name__.lower()} {item.name} (run {labels.get(RUN_LABEL)})")
-        return removed
-
-    @staticmethod
-    def _claimed(labels: Mapping[str, str]) -> bool:
-        """A live run still owns it: its state dir holds its record and the record's owner runs (or it was
-        handed to the user with `testservices up`)."""
-        home, name, instance = labels.get(HOME_LABEL), labels.get(SERVICE_LABEL), labels.get(INSTANCE_LABEL)
-        if not (home and name and instance):
-            return False
-        record = Registry(Path(home)).find(name, instance)
-        return record is not None and record.owner_alive()
+        return reap_by_label(self.client)

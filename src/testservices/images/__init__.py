@@ -25,6 +25,13 @@ DEFAULT_PREFIX = "vectorstack-local"
 EXTRA_FILES: dict[str, tuple[Path, ...]] = {
     "milvus": (Path(__file__).parents[1] / "specs" / "milvus_config.py",),
 }
+# Servers that are one Debian package each share the `debian-server` recipe, with these build arguments.
+DEBIAN_SERVERS: dict[str, dict[str, str]] = {
+    "prometheus": {"PACKAGE": "prometheus", "WORKDIR": "/prometheus"},
+    "pushgateway": {"PACKAGE": "prometheus-pushgateway", "WORKDIR": "/pushgateway"},
+    "alertmanager": {"PACKAGE": "prometheus-alertmanager", "WORKDIR": "/alertmanager"},
+}
+SHARED_FOLDERS = ("base", "debian-server")
 
 
 def flavor(env: Mapping[str, str] | None = None) -> str:
@@ -49,7 +56,8 @@ def image_variable(service: str) -> str:
 
 
 def recipe_names() -> list[str]:
-    return sorted(p.name for p in RECIPES.iterdir() if (p / "Dockerfile").is_file() and p.name != "base")
+    own = {p.name for p in RECIPES.iterdir() if (p / "Dockerfile").is_file() and p.name not in SHARED_FOLDERS}
+    return sorted(own | set(DEBIAN_SERVERS))
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,11 @@ class Recipe:
 
     @property
     def folder(self) -> Path:
-        return RECIPES / self.name
+        return RECIPES / ("debian-server" if self.name in DEBIAN_SERVERS else self.name)
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        return dict(DEBIAN_SERVERS.get(self.name, {}))
 
     def files(self) -> list[Path]:
         own = sorted(p for p in self.folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
@@ -73,6 +85,7 @@ class Recipe:
         for recipe in recipes:
             for path in recipe.files():
                 sha.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            sha.update(repr(sorted(recipe.build_args.items())).encode())
         return sha.hexdigest()[:12]
 
     def tag(self, env: Mapping[str, str] | None = None) -> str:
@@ -80,7 +93,7 @@ class Recipe:
 
 
 def recipe(service: str) -> Recipe:
-    if not (RECIPES / service / "Dockerfile").is_file():
+    if service not in recipe_names():
         raise ConfigurationError(f"no local image recipe for {service!r}; recipes: {', '.join(recipe_names())}")
     return Recipe(service)
 

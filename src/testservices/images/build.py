@@ -90,7 +90,7 @@ class ImageBuilder:
                 self.say(f"[{number}/{len(wanted)}] {item.name}: {tag} is built already")
             else:
                 self.say(f"[{number}/{len(wanted)}] {item.name}: building {tag} ...")
-                self._build(item, tag, {"BASE": base})
+                self._build(item, tag, {"BASE": base, **item.build_args})
             built[item.name] = tag
         return built
 
