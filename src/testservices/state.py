@@ -109,8 +109,11 @@ class Registry:
         with self._lock:
             yield
 
+    def path_of(self, name: str, instance: str) -> Path:
+        return self.records_dir / f"{name}-{instance}.json"
+
     def _path(self, record: ServiceRecord) -> Path:
-        return self.records_dir / f"{record.name}-{record.instance}.json"
+        return self.path_of(record.name, record.instance)
 
     def save(self, record: ServiceRecord) -> None:
         self.records_dir.mkdir(parents=True, exist_ok=True)
@@ -126,9 +129,8 @@ class Registry:
 
     def find(self, name: str, instance: str) -> ServiceRecord | None:
         """One instance's record, if this state dir holds it (the docker reaper asks any state dir)."""
-        path = self.records_dir / f"{name}-{instance}.json"
         try:
-            return ServiceRecord(**json.loads(path.read_text()))
+            return ServiceRecord(**json.loads(self.path_of(name, instance).read_text()))
         except (OSError, ValueError, TypeError):
             return None
 

@@ -167,3 +167,36 @@ def test_down_under_one_backend_never_touches_the_other(cli: Cli, home: Path) ->
     assert "no docker services recorded" in cli("status", env=docker).stdout
     again = json.loads(cli("status", "--json", env=local).stdout)
     assert [row["state"] for row in again] == ["healthy"], "`down` under docker stopped the local backend's redis"
+
+
+@pytest.mark.docker
+def test_an_image_that_cannot_be_had_fails_at_once_saying_what_to_do(cli: Cli, home: Path) -> None:
+    if backend() != "docker":
+        pytest.skip("needs a Docker engine: runs in the docker sessions (TESTSERVICES_BACKEND=docker)")
+    # A local image nobody built: refused before compose runs, with the command that builds it.
+    unbuilt = cli(
+        "up",
+        "redis",
+        check=False,
+        env=user_env(home, TESTSERVICES_IMAGES="local", TESTSERVICES_IMAGE_PREFIX="never-built"),
+    )
+    assert unbuilt.returncode == 2
+    assert "never-built/redis:" in unbuilt.stderr
+    assert "testservices images build redis" in unbuilt.stderr
+    # An official image that cannot be pulled (no registry answers): compose's error, and the way out.
+    unpullable = cli(
+        "up",
+        "redis",
+        check=False,
+        env=user_env(home, TESTSERVICES_IMAGES="official", TESTSERVICES_REDIS_IMAGE="registry.invalid/redis:8"),
+    )
+    assert unpullable.returncode == 2
+    assert "registry.invalid" in unpullable.stderr, "compose's own error is shown"
+    assert "TESTSERVICES_IMAGES=local" in unpullable.stderr
+    # Neither left a record, a container, a network or a volume.
+    assert not Registry(home).records()
+    client = _docker()
+    label = {"label": [f"io.vectorstack.testservices.home={home}"]}
+    assert not client.containers.list(all=True, filters=label)
+    assert not client.networks.list(filters=label)
+    assert not client.volumes.list(filters=label)

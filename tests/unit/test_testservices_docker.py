@@ -177,3 +177,30 @@ def test_the_local_kafka_image_reads_the_official_listener_variables() -> None:
         "EXTERNAL": ("", 9094),
     }
     assert listeners("INTERNAL://kafka:9092,EXTERNAL://127.0.0.1:49321")["EXTERNAL"] == ("127.0.0.1", 49321)
+
+
+def test_a_container_is_an_orphan_once_its_record_is_gone_or_its_owner_ended(tmp_path: Path) -> None:
+    import os
+
+    from testservices.backends.compose import HOME_LABEL, INSTANCE_LABEL, SERVICE_LABEL
+    from testservices.backends.orphans import claimed, owner_alive
+    from testservices.processes import ProcessId
+    from testservices.state import Registry, ServiceRecord
+
+    registry = Registry(tmp_path / "home")
+    labels = {HOME_LABEL: str(registry.home), SERVICE_LABEL: "redis", INSTANCE_LABEL: "abc"}
+    assert not claimed(labels), "no record: nobody owns it"
+    me = ProcessId.of(os.getpid())
+    record = ServiceRecord("redis", "abc", "docker", {}, "127.0.0.1", 1, owner_pid=me.pid, owner_created=me.create_time)
+    registry.save(record)
+    assert claimed(labels), "its owner (this process) runs"
+    record.owner_created = me.create_time - 100  # the same pid, another process: a reused pid
+    registry.save(record)
+    assert not claimed(labels)
+    record.persistent = True  # handed to the user by `testservices up`
+    registry.save(record)
+    assert claimed(labels)
+    assert not claimed({SERVICE_LABEL: "redis"}), "not labelled by us: not ours to keep"
+    assert owner_alive(f"{me.pid}:{me.create_time}")
+    assert not owner_alive("")
+    assert not owner_alive(f"{me.pid}:{me.create_time - 100}")

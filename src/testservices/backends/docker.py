@@ -317,7 +317,8 @@ class DockerBackend:
         """Remove the service's container and its volumes, the project's network once nothing else runs in
         it, and the record's config folder; the log file stays."""
         volumes: list[str] = []
-        for container in self._containers(record):
+        containers = self._containers(record)
+        for container in containers:
             volumes += [m["Name"] for m in container.attrs.get("Mounts", []) if m.get("Type") == "volume"]
             with contextlib.suppress(self.errors.NotFound):
                 container.remove(force=True, v=True)
@@ -325,21 +326,22 @@ class DockerBackend:
             with contextlib.suppress(self.errors.NotFound):
                 self.client.volumes.get(name).remove(force=True)
         self._remove_empty_project(record.compose_project)
-        self._end_follower(record)
+        self._end_follower(record, wait=5.0 if containers else 0.0)
         if record.data_dir:
             shutil.rmtree(record.data_dir, ignore_errors=True)
 
     @staticmethod
-    def _end_follower(record: ServiceRecord) -> None:
+    def _end_follower(record: ServiceRecord, wait: float) -> None:
         """The log follower ends by itself once the container is gone, after writing its last lines; it is
-        ended only if it has not within 5 s, and only if it is still the very process that was started."""
+        ended if it has not within `wait` s (at once when no container was ever made), and only if it is
+        still the very process that was started."""
         follower = record.launch.get("follower")
         if not follower or not ProcessId(follower["pid"], follower["created"]).alive():
             return
         with contextlib.suppress(psutil.NoSuchProcess):
             process = psutil.Process(follower["pid"])
             try:
-                process.wait(timeout=5)
+                process.wait(timeout=wait)
             except psutil.TimeoutExpired:
                 process.kill()
 

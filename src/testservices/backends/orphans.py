@@ -37,11 +37,19 @@ def owner_alive(label: str) -> bool:
 
 
 def claimed(labels: Mapping[str, str]) -> bool:
-    """A live run still owns the container these labels describe."""
+    """A live run still owns the container these labels describe, or we cannot tell (a state dir we may
+    not read, as another user's on a shared engine): only what is known to be dead is reaped."""
     home, name, instance = labels.get(HOME_LABEL), labels.get(SERVICE_LABEL), labels.get(INSTANCE_LABEL)
     if not (home and name and instance):
         return False
-    record = Registry(Path(home)).find(name, instance)
+    registry = Registry(Path(home))
+    try:
+        registry.path_of(name, instance).read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    record = registry.find(name, instance)
     return record is not None and record.owner_alive()
 
 
