@@ -35,6 +35,16 @@ COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
 _INTERPOLATION = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
 
 
+def project_labels(run_id: str, home: Path, owner: str) -> dict[str, str]:
+    """Labels every object of a project carries: its run, the state dir holding its records, its starter."""
+    return {RUN_LABEL: run_id, HOME_LABEL: str(home), OWNER_LABEL: owner}
+
+
+def instance_labels(instance: str, service: str) -> dict[str, str]:
+    """Labels of one instance's container besides its project's."""
+    return {INSTANCE_LABEL: instance, SERVICE_LABEL: service}
+
+
 def compose_command() -> list[str]:
     """`docker compose` (v2) by default; TESTSERVICES_COMPOSE_CMD may name another, e.g. `podman compose`."""
     return shlex.split(os.environ.get("TESTSERVICES_COMPOSE_CMD", "docker compose"))

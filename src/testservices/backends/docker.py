@@ -26,15 +26,12 @@ from testservices import images
 from testservices.backends.base import StartRequest
 from testservices.backends.compose import (
     COMPOSE_SERVICE_LABEL,
-    HOME_LABEL,
-    INSTANCE_LABEL,
-    OWNER_LABEL,
     PROJECT_LABEL,
-    RUN_LABEL,
-    SERVICE_LABEL,
     Project,
     compose_command,
     host_port_variable,
+    instance_labels,
+    project_labels,
     project_name,
     run_compose,
 )
@@ -146,8 +143,8 @@ class DockerBackend:
             owner = f"{request.owner_pid}:{request.owner_created}" if request.owner_pid else ""
             project.write_labels(
                 spec.compose_service,
-                {RUN_LABEL: request.started_by, HOME_LABEL: str(self.settings.home), OWNER_LABEL: owner},
-                {INSTANCE_LABEL: request.instance, SERVICE_LABEL: spec.name},
+                project_labels(request.started_by, self.settings.home, owner),
+                instance_labels(request.instance, spec.name),
             )
             try:
                 # On file before anything exists: a run killed from here on leaves a record (and labels).
