@@ -217,14 +217,13 @@ def _images(args: argparse.Namespace) -> int:
 
     names = [spec.name for spec in resolve(_names(getattr(args, "services", [])) or images.recipe_names())]
     if args.images_command == "list":
-        from testservices.backends.compose import Project
+        from testservices.backends.compose import service_image
         from testservices.specs import get_spec
 
         settings = Settings.from_env()
         for name in names:
             spec = get_spec(name)
-            project = Project("list", settings.compose_dir / spec.compose_file, Path("/nonexistent"))
-            official = project.image(spec.compose_service, {})
+            official = service_image(settings.compose_dir / spec.compose_file, spec.compose_service, {})
             print(f"{name:12} official {official:34} local {images.recipe(name).tag()}")
         return 0
     from testservices.images.build import ImageBuilder

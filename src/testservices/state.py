@@ -128,10 +128,16 @@ class Registry:
             self._path(record).unlink()
 
     def find(self, name: str, instance: str) -> ServiceRecord | None:
-        """One instance's record, if this state dir holds it (the docker reaper asks any state dir)."""
+        """One instance's record, None if this state dir has none (or a torn one). A record that exists but
+        cannot be read raises OSError: the docker reaper asks any state dir, and must not take "may not
+        read" for "gone"."""
         try:
-            return ServiceRecord(**json.loads(self.path_of(name, instance).read_text()))
-        except (OSError, ValueError, TypeError):
+            text = self.path_of(name, instance).read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            return ServiceRecord(**json.loads(text))
+        except (ValueError, TypeError):
             return None
 
     def records(self, name: str | None = None) -> list[ServiceRecord]:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from testservices import images
-from testservices.backends.compose import Project, host_port_variable, project_name
+from testservices.backends.compose import Project, host_port_variable, project_name, service_image
 from testservices.backends.container_logs import lines, parse_timestamp
 from testservices.settings import Settings
 from testservices.specs import SPECS, get_spec
@@ -77,9 +77,9 @@ def test_host_network_projects_get_no_network_of_their_own(tmp_path: Path) -> No
 
 
 def test_image_interpolation_follows_compose() -> None:
-    project = Project("p", COMPOSE_DIR / "redis.yml", Path("/nonexistent"))
-    assert project.image("redis", {}).startswith("redis:")
-    assert project.image("redis", {"TESTSERVICES_REDIS_IMAGE": "mirror.example/redis:8"}) == "mirror.example/redis:8"
+    assert service_image(COMPOSE_DIR / "redis.yml", "redis", {}).startswith("redis:")
+    mirror = {"TESTSERVICES_REDIS_IMAGE": "mirror.example/redis:8"}
+    assert service_image(COMPOSE_DIR / "redis.yml", "redis", mirror) == "mirror.example/redis:8"
 
 
 @pytest.mark.parametrize(

@@ -64,9 +64,16 @@ def host_port_variable(spec: ServiceSpec, role: str) -> str:
     return f"{name}_HOST_PORT" if role == "main" else f"{name}_{role.upper()}_HOST_PORT"
 
 
+def service_image(compose_file: Path, service: str, env: Mapping[str, str]) -> str:
+    """A service's image in a compose file, with `${NAME:-default}` resolved as compose would."""
+    document = yaml.safe_load(compose_file.read_text()) or {}
+    image = str(document["services"][service]["image"])
+    return _INTERPOLATION.sub(lambda m: env.get(m.group(1)) or m.group(2) or "", image)
+
+
 @dataclass(frozen=True)
 class Project:
-    """One compose project of one file; `env` is what its `${...}` are interpolated with."""
+    """One compose project of one file, with the override file that labels what it creates."""
 
     name: str
     file: Path
@@ -77,12 +84,6 @@ class Project:
         if self.labels_file.is_file():
             files += ["--file", str(self.labels_file)]
         return [*compose_command(), "--project-name", self.name, *files, *args]
-
-    def image(self, service: str, env: Mapping[str, str]) -> str:
-        """The service's image with `${NAME:-default}` resolved as compose would."""
-        document = yaml.safe_load(self.file.read_text()) or {}
-        image = str(document["services"][service]["image"])
-        return _INTERPOLATION.sub(lambda m: env.get(m.group(1)) or m.group(2) or "", image)
 
     def write_labels(self, service: str, project_labels: Mapping[str, str], service_labels: Mapping[str, str]) -> None:
         """An override file that labels the service's container and every network and volume of the file.

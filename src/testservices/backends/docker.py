@@ -34,6 +34,7 @@ from testservices.backends.compose import (
     project_labels,
     project_name,
     run_compose,
+    service_image,
 )
 from testservices.backends.orphans import reap_by_label
 from testservices.errors import BackendUnavailableError, HarnessError, ServiceStartError
@@ -92,16 +93,18 @@ class DockerBackend:
         return docker.errors
 
     def check_engine(self) -> None:
-        self.client.ping()
-        if not self._compose_checked:
-            try:
-                run_compose([*compose_command(), "version"], os.environ, 30, "docker compose version")
-            except HarnessError as exc:
-                raise BackendUnavailableError(
-                    "the docker backend needs Compose v2 (`docker compose version` fails): install the compose "
-                    "plugin (see the README's Docker section), or point TESTSERVICES_COMPOSE_CMD at one"
-                ) from exc
-            self._compose_checked = True
+        """Once per backend: the engine answers (the client pings it when made) and Compose v2 is there."""
+        if self._compose_checked:
+            return
+        _ = self.client
+        try:
+            run_compose([*compose_command(), "version"], os.environ, 30, "docker compose version")
+        except HarnessError as exc:
+            raise BackendUnavailableError(
+                "the docker backend needs Compose v2 (`docker compose version` fails): install the compose "
+                "plugin (see the README's Docker section), or point TESTSERVICES_COMPOSE_CMD at one"
+            ) from exc
+        self._compose_checked = True
 
     # -- starting ---------------------------------------------------------------------------------------
     def project(self, spec: ServiceSpec, request: StartRequest) -> Project:
@@ -138,7 +141,6 @@ class DockerBackend:
                 data_dir=str(data_dir),
                 log_path=str(log_path),
                 compose_project=project.name,
-                launch={"creds": creds, "compose_env": compose_env},
             )
             owner = f"{request.owner_pid}:{request.owner_created}" if request.owner_pid else ""
             project.write_labels(
@@ -178,13 +180,13 @@ class DockerBackend:
     def _wait_ready(self, spec: ServiceSpec, record: ServiceRecord) -> WaitResult:
         """The harness's own check after compose's healthcheck: the service answers real requests."""
         return wait_until(
-            lambda: spec.check_ready(record.env), self.settings.startup_timeout, alive=lambda: self._alive(record)
+            lambda: spec.check_ready(record.env), self.settings.startup_timeout, alive=lambda: self.is_running(record)
         )
 
     def _check_image(self, spec: ServiceSpec, project: Project, compose_env: Mapping[str, str]) -> bool:
         """Whether the service's image is here. A missing local image fails at once, saying how to build it;
         a missing official one is left for compose to pull."""
-        image = project.image(spec.compose_service, {**os.environ, **compose_env})
+        image = service_image(project.file, spec.compose_service, {**os.environ, **compose_env})
         try:
             self.client.images.get(image)
         except self.errors.ImageNotFound:
@@ -250,13 +252,10 @@ class DockerBackend:
             raise HarnessError(f"{record.name}: no container in compose project {record.compose_project}")
         return found[0]
 
-    def _alive(self, record: ServiceRecord) -> bool:
-        return any(c.status == "running" for c in self._containers(record))
-
     def is_running(self, record: ServiceRecord) -> bool:
         """Whether its container runs; an engine that does not answer raises instead of saying "no", so
         the reaper never removes a live shared service on a hiccup."""
-        return self._alive(record)
+        return any(c.status == "running" for c in self._containers(record))
 
     # -- faults -----------------------------------------------------------------------------------------
     def _note(self, record: ServiceRecord, text: str) -> None:
@@ -297,7 +296,7 @@ class DockerBackend:
                 raise NotReady(f"container health is {health}")
             spec.check_ready(record.env)
 
-        result = wait_until(ready, self.settings.startup_timeout, alive=lambda: self._alive(record))
+        result = wait_until(ready, self.settings.startup_timeout, alive=lambda: self.is_running(record))
         if not result.ready:
             why = "exited" if result.died else f"was not ready after {result.seconds:.1f} s ({result.last_error})"
             raise ServiceStartError(
@@ -342,18 +341,17 @@ class DockerBackend:
             except psutil.TimeoutExpired:
                 process.kill()
 
-    def _remove_empty_project(self, project: str) -> bool:
-        """Remove a project's networks and volumes if no container of it is left; True if it was empty."""
+    def _remove_empty_project(self, project: str) -> None:
+        """Remove a project's networks and volumes if no container of it is left."""
         label = {"label": [f"{PROJECT_LABEL}={project}"]}
         if self.client.containers.list(all=True, filters=label):
-            return False
+            return
         for network in self.client.networks.list(filters=label):
             with contextlib.suppress(self.errors.NotFound):
                 network.remove()
         for volume in self.client.volumes.list(filters=label):
             with contextlib.suppress(self.errors.NotFound):
                 volume.remove(force=True)
-        return True
 
     # -- reaping by label -------------------------------------------------------------------------------
     def reap_orphans(self) -> list[str]:

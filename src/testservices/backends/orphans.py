@@ -42,14 +42,10 @@ def claimed(labels: Mapping[str, str]) -> bool:
     home, name, instance = labels.get(HOME_LABEL), labels.get(SERVICE_LABEL), labels.get(INSTANCE_LABEL)
     if not (home and name and instance):
         return False
-    registry = Registry(Path(home))
     try:
-        registry.path_of(name, instance).read_bytes()
-    except FileNotFoundError:
-        return False
+        record = Registry(Path(home)).find(name, instance)
     except OSError:
         return True
-    record = registry.find(name, instance)
     return record is not None and record.owner_alive()
 
 

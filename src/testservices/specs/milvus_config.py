@@ -44,20 +44,21 @@ def config_values(ports: Mapping[str, str], data_dir: str, etcd_log_path: str) -
     }
 
 
+def _key(placeholder: str) -> str:
+    """`proxy_port` of ` proxy_port(int): 19530 `."""
+    return placeholder.split(":")[0].split("(")[0].strip()
+
+
 def template_defaults(template: str) -> dict[str, str]:
     """The defaults written in the template itself (`{{ proxy_port(int): 19530 }}`): a container's ports."""
-    found = {}
-    for match in _PLACEHOLDER.finditer(template):
-        key, _, default = match.group(1).partition(":")
-        found[key.split("(")[0].strip()] = default.strip()
-    return found
+    return {_key(m.group(1)): m.group(1).partition(":")[2].strip() for m in _PLACEHOLDER.finditer(template)}
 
 
 def render_config(template: str, values: Mapping[str, str]) -> str:
     """Fill the wheel's config template; `ip` is the address each component advertises: loopback."""
 
     def fill(match: re.Match[str]) -> str:
-        key = match.group(1).split(":")[0].split("(")[0].strip()
+        key = _key(match.group(1))
         if key not in values:
             raise KeyError(f"milvus config template asks for {key!r}, which the harness does not set")
         return values[key]
