@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             GROUPS[group][0](bench, env)
     finally:
         if owns_services:
-            manager.stop_run()
+            manager.remove_run()
     report.write(args.out, bench.figures, machine(), versions())
     print(f"wrote {args.out}/results.json, results.md and plots in {time.monotonic() - started:.0f} s")
     missed = [f for f in bench.figures if f.passed is False]

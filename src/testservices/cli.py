@@ -134,7 +134,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             # Half a stack is no use: stop what this command started before it failed or was interrupted.
             started = [r for r in manager.records() if r.started_by == manager.run_id]
             if started and not args.run_id:
-                manager.stop(started)
+                manager.remove(started)
             raise
         if args.json:
             print(
@@ -152,7 +152,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "down":
         manager = _manager(args)
         if args.run_id:
-            stopped = manager.stop_run(args.run_id)
+            stopped = manager.remove_run(args.run_id)
             busy: list[ServiceRecord] = []
         else:
             stopped, busy = manager.down(_names(args.services))

@@ -47,7 +47,7 @@ class ServiceControl:
 
     @property
     def running(self) -> bool:
-        return not self.record.halted and self.manager.backend.is_running(self.record)
+        return not self.record.stopped and self.manager.backend.is_running(self.record)
 
     def wrote(self) -> None:
         """Note that something was just written to the service (see `settle`)."""
@@ -67,20 +67,20 @@ class ServiceControl:
 
     def kill(self) -> None:
         """SIGKILL (docker: `kill -s SIGKILL`): the service gets no chance to flush or say goodbye."""
-        self._halt(kill=True)
+        self._stop(kill=True)
 
     def stop(self) -> None:
         """A clean stop (SIGTERM, SIGKILL after the spec's grace)."""
-        self._halt(kill=False)
+        self._stop(kill=False)
 
-    def _halt(self, *, kill: bool) -> None:
-        if self.record.halted:
+    def _stop(self, *, kill: bool) -> None:
+        if self.record.stopped:
             raise HarnessError(f"{self.name} is already stopped; start() it first")
-        self.record = self.manager.halt(self.record, kill=kill)
+        self.record = self.manager.stop(self.record, kill=kill)
 
     def start(self) -> float:
         """Start it again on its data and ports; returns the seconds until it answered."""
-        if not self.record.halted:
+        if not self.record.stopped:
             raise HarnessError(f"{self.name} is running; stop() or kill() it first")
         started = time.monotonic()
         self.record = self.manager.resume(self.record)
@@ -88,12 +88,12 @@ class ServiceControl:
 
     def restart(self, *, kill: bool = True) -> float:
         """Kill (or stop) and start again; returns the seconds from the restart until it answered."""
-        self._halt(kill=kill)
+        self._stop(kill=kill)
         return self.start()
 
     def remove(self) -> None:
         """Stop it for good and delete its data (the fixture does this at teardown). SIGKILL: its data
         goes anyway, so a clean shutdown would only cost time (Milvus can take 10 s and more)."""
-        if not self.record.halted and self.manager.backend.is_running(self.record):
+        if not self.record.stopped and self.manager.backend.is_running(self.record):
             self.kill()
-        self.manager.stop([self.record])
+        self.manager.remove([self.record])

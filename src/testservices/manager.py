@@ -135,21 +135,21 @@ class ServiceManager:
         return record
 
     # -- faults -----------------------------------------------------------------------------------------
-    def halt(self, record: ServiceRecord, *, kill: bool = False) -> ServiceRecord:
-        """Stop (or SIGKILL) one instance and keep its data; it stays recorded, marked halted, so neither
+    def stop(self, record: ServiceRecord, *, kill: bool = False) -> ServiceRecord:
+        """Stop (or SIGKILL) one instance and keep its data; it stays recorded, marked stopped, so neither
         the reaper nor another run replaces it while it is down."""
         spec = get_spec(record.name)
         with self.registry.locked():
-            record.halted = True
+            record.stopped = True
             self.registry.save(record)
-        self.backend.halt(spec, record, kill=kill)
+        self.backend.stop(spec, record, kill=kill)
         return record
 
     def resume(self, record: ServiceRecord) -> ServiceRecord:
-        """Start a halted instance again on its data and ports; returns when it answers. Not under the
+        """Start a stopped instance again on its data and ports; returns when it answers. Not under the
         registry lock: a recovering server (Milvus replays its log) must not hold up other workers."""
         resumed = self.backend.resume(get_spec(record.name), record, on_spawn=self.registry.save)
-        resumed.halted = False
+        resumed.stopped = False
         with self.registry.locked():
             self.registry.save(resumed)
         return resumed
@@ -161,7 +161,7 @@ class ServiceManager:
             for r in self.registry.records(name)
             if r.backend == self.backend.name
             and not r.exclusive
-            and not r.halted
+            and not r.stopped
             and (r.persistent or (r.owner_pid == self.owner.pid and r.owner_created == self.owner.created))
         ]
         # Persistent first (the user asked for them to be shared), then the newest.
@@ -172,24 +172,25 @@ class ServiceManager:
                     return record
             except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
                 self.say(f"recorded {name} at {record.host}:{record.port} is not healthy ({exc}); replacing it")
-            self._stop_locked(record)
+            self._remove_locked(record)
         return None
 
     # -- stopping ---------------------------------------------------------------------------------------
-    def _stop_locked(self, record: ServiceRecord) -> None:
+    def _remove_locked(self, record: ServiceRecord) -> None:
         try:
-            self.backend.stop(get_spec(record.name), record)
+            self.backend.remove(get_spec(record.name), record)
         finally:
             self.registry.remove(record)
 
-    def stop(self, records: Iterable[ServiceRecord]) -> list[ServiceRecord]:
+    def remove(self, records: Iterable[ServiceRecord]) -> list[ServiceRecord]:
+        """End each instance and delete its data (its log stays); raises once, after trying all."""
         stopped = []
         errors: list[str] = []
         with self.registry.locked():
             for record in records:
                 self.say(f"stopping {record.name} ({record.where}) ...")
                 try:
-                    self._stop_locked(record)
+                    self._remove_locked(record)
                 except Exception as exc:  # noqa: BLE001 - stop the others, report all at the end
                     errors.append(f"{record.name}: {exc}")
                 else:
@@ -198,12 +199,12 @@ class ServiceManager:
             raise HarnessError("some services did not stop cleanly:\n" + "\n".join(errors))
         return stopped
 
-    def stop_run(self, run_id: str | None = None) -> list[ServiceRecord]:
-        """Stop what one run started (not what it reused)."""
+    def remove_run(self, run_id: str | None = None) -> list[ServiceRecord]:
+        """Remove what one run started (not what it reused)."""
         wanted = run_id or self.run_id
         mine = [r for r in self.registry.records() if r.started_by == wanted and not r.persistent]
         # Newest first: a service stops before what it depends on (Prometheus before Alertmanager).
-        return self.stop(sorted(mine, key=lambda r: r.started_at, reverse=True))
+        return self.remove(sorted(mine, key=lambda r: r.started_at, reverse=True))
 
     def keep_for_debugging(self, run_id: str | None = None) -> list[ServiceRecord]:
         """INTEGRATION_TEST_CLEANUP=false: hand the run's services over to the user instead of stopping them."""
@@ -231,7 +232,7 @@ class ServiceManager:
             reverse=True,
         )
         busy = [r for r in chosen if not r.persistent and r.owner_alive()]
-        return self.stop(r for r in chosen if r not in busy), busy
+        return self.remove(r for r in chosen if r not in busy), busy
 
     # -- reaping ----------------------------------------------------------------------------------------
     def reap(self) -> list[ServiceRecord]:
@@ -243,7 +244,7 @@ class ServiceManager:
         reaped = []
         for record in self.records():
             try:
-                if record.owner_alive() and (record.halted or self.backend.is_running(record)):
+                if record.owner_alive() and (record.stopped or self.backend.is_running(record)):
                     continue  # running, or stopped on purpose by a fault test that will start it again
             except BackendUnavailableError as exc:
                 self.say(f"left {record.name} alone: {exc}")
@@ -255,7 +256,7 @@ class ServiceManager:
             )
             self.say(f"reaping {record.name} ({record.where}): {why}")
             try:
-                self._stop_locked(record)
+                self._remove_locked(record)
             except HarnessError as exc:
                 self.say(f"could not fully reap {record.name}: {exc}")
             reaped.append(record)

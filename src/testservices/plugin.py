@@ -24,7 +24,10 @@ from testservices.state import Endpoint
 
 _OWNS_RUN = pytest.StashKey[bool]()
 _FAILED = pytest.StashKey[bool]()
-_ENDPOINTS = pytest.StashKey[dict[str, Endpoint]]()
+# The run's shared services this process has handed to tests (by service name), for failure reports.
+_SHARED = pytest.StashKey[dict[str, Endpoint]]()
+# A test's own instances (from private_service), on the test item.
+_PRIVATE = pytest.StashKey[list[tuple[str, Endpoint]]]()
 _name_counter = itertools.count()
 
 
@@ -43,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_ENDPOINTS] = {}
+    config.stash[_SHARED] = {}
     config.stash[_FAILED] = False
     if _is_worker(config):
         return  # the controller already chose the run id and owner; workers inherit them
@@ -87,7 +90,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     manager = ServiceManager(say=lambda m: print(f"\ntestservices: {m}"))
     settings = manager.settings
     if settings.cleanup or not config.stash.get(_FAILED, False):
-        manager.stop_run()
+        manager.remove_run()
     else:
         for record in manager.keep_for_debugging():
             print(
@@ -102,8 +105,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     lines = item.config.getoption("service_log_lines")
     if report.failed and report.when in ("setup", "call") and lines > 0:
         used = set(getattr(item, "fixturenames", ())) | {m.name for m in item.iter_markers()}
-        for name, endpoint in item.config.stash[_ENDPOINTS].items():
-            if (name in used or f"{name}_service" in used) and endpoint.log_path:
+        shown = [
+            (name, endpoint)
+            for name, endpoint in item.config.stash[_SHARED].items()
+            if name in used or f"{name}_service" in used
+        ]
+        # A test's own instances (private_service) belong to its report only, never to a later test's.
+        private: list[tuple[str, Endpoint]] = item.stash.get(_PRIVATE, [])
+        shown += private
+        for name, endpoint in shown:
+            if endpoint.log_path:
                 text = tail(endpoint.log_path, lines=lines)
                 report.sections.append((f"{name} log (last {lines} lines of {endpoint.log_path})", text))
     return report
@@ -116,22 +127,66 @@ def testservices_manager() -> ServiceManager:
 
 
 def acquire(config: pytest.Config, manager: ServiceManager, name: str) -> Endpoint:
-    """Start or reuse one service for this run and remember it for failure reports."""
+    """Start or reuse one shared service for this run and remember it for failure reports."""
     endpoint = manager.ensure([name])[name]
-    config.stash[_ENDPOINTS][name] = endpoint
+    config.stash[_SHARED][name] = endpoint
     return endpoint
 
 
-def _service_fixture(name: str) -> Callable[..., Endpoint]:
-    def fixture(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
-        return acquire(request.config, testservices_manager, name)
-
-    fixture.__doc__ = f"The running {name} service for this run: `.env` holds its connection variables."
-    return pytest.fixture(scope="session", name=f"{name}_service")(fixture)
+# The shared service of this run, one fixture each. Declared one by one (not made in a loop) so that
+# `pytest --fixtures` and grep find them, and a conftest can override any of them by name (for example
+# to point `redis_service` at a server of your own). `.env` holds the variables a client needs.
 
 
-for _name in SPECS:
-    globals()[f"{_name}_service"] = _service_fixture(_name)
+@pytest.fixture(scope="session")
+def redis_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """Redis (Valkey or Debian's redis-server) with a per-run password: REDIS_HOST, REDIS_PORT,
+    REDIS_PASSWORD, REDIS_URL."""
+    return acquire(request.config, testservices_manager, "redis")
+
+
+@pytest.fixture(scope="session")
+def milvus_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """Milvus (standalone 2.3.5, or Milvus Lite with TESTSERVICES_MILVUS=lite): MILVUS_URI, MILVUS_HOST,
+    MILVUS_PORT, MILVUS_FLAVOR."""
+    return acquire(request.config, testservices_manager, "milvus")
+
+
+@pytest.fixture(scope="session")
+def kafka_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """A Kafka-compatible broker: KAFKA_BOOTSTRAP_SERVERS."""
+    return acquire(request.config, testservices_manager, "kafka")
+
+
+@pytest.fixture(scope="session")
+def s3_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """S3-compatible storage with per-run keys: S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY."""
+    return acquire(request.config, testservices_manager, "s3")
+
+
+@pytest.fixture(scope="session")
+def prometheus_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """Prometheus (with the Pushgateway, Alertmanager and SMTP capture it is wired to): PROMETHEUS_URL."""
+    return acquire(request.config, testservices_manager, "prometheus")
+
+
+@pytest.fixture(scope="session")
+def pushgateway_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """The Prometheus Pushgateway: PUSHGATEWAY_URL."""
+    return acquire(request.config, testservices_manager, "pushgateway")
+
+
+@pytest.fixture(scope="session")
+def alertmanager_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """Alertmanager, sending its mail to the SMTP capture: ALERTMANAGER_URL."""
+    return acquire(request.config, testservices_manager, "alertmanager")
+
+
+@pytest.fixture(scope="session")
+def smtp_service(request: pytest.FixtureRequest, testservices_manager: ServiceManager) -> Endpoint:
+    """An SMTP server that keeps every mail (MailDev) and shows it over HTTP: SMTP_HOST, SMTP_PORT,
+    MAIL_API_URL."""
+    return acquire(request.config, testservices_manager, "smtp")
 
 
 @pytest.fixture
@@ -139,13 +194,14 @@ def private_service(
     request: pytest.FixtureRequest, testservices_manager: ServiceManager
 ) -> Iterator[Callable[[str], ServiceControl]]:
     """Start a service instance of this test's own, to stop, kill and restart (see testservices.control);
-    its log joins the failure report, and it is removed with its data at teardown."""
+    its log joins this test's failure report, and it is removed with its data at teardown."""
     started: list[ServiceControl] = []
+    shown = request.node.stash.setdefault(_PRIVATE, [])
 
     def start(name: str) -> ServiceControl:
         control = ServiceControl(testservices_manager, testservices_manager.start_private(name))
         started.append(control)
-        request.config.stash[_ENDPOINTS][name] = control.endpoint
+        shown.append((f"{name} (this test's own)", control.endpoint))
         return control
 
     yield start

@@ -1,7 +1,8 @@
-"""Child processes the local backend owns: start in their own process group, stop the whole group.
+"""Child processes the local backend owns: start in their own process group, stop all of them.
 
 A process is identified by its pid *and* its start time, so a recorded pid that the kernel has since
-given to an unrelated program is never signalled.
+given to an unrelated program is never signalled; the helpers a server forks are found by a marker in
+their environment, never by a process group id alone.
 """
 
 from __future__ import annotations
@@ -11,21 +12,34 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+# Set in the environment of every server the harness starts, to a token recorded with it: children inherit
+# it, so it proves a process is ours where a pid (reused after a reboot or wrap-around) or a process group
+# id (every shell job leads one) proves nothing.
+MARKER_VARIABLE = "TESTSERVICES_PROCESS_MARKER"
+
+
+def new_marker() -> str:
+    return uuid.uuid4().hex
+
 
 @dataclass(frozen=True)
 class ProcessId:
     pid: int
     create_time: float
+    # The MARKER_VARIABLE value the process was started with; "" for a process the harness did not spawn
+    # (an owner, a log follower), which is then never looked for among strangers.
+    marker: str = ""
 
     @classmethod
-    def of(cls, pid: int) -> ProcessId:
-        return cls(pid, psutil.Process(pid).create_time())
+    def of(cls, pid: int, marker: str = "") -> ProcessId:
+        return cls(pid, psutil.Process(pid).create_time(), marker)
 
     def alive(self) -> bool:
         """True while the very process we started runs (a zombie counts as gone)."""
@@ -39,20 +53,28 @@ class ProcessId:
 
 
 def spawn(
-    argv: Sequence[str], *, log_path: Path, cwd: Path, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    marker: str = "",
 ) -> subprocess.Popen[bytes]:
     """Start a server detached from our terminal and signals, writing all its output to `log_path`.
 
-    `start_new_session` makes it a process-group leader: teardown signals the group, which reaches the
-    helpers some servers fork (Milvus does), and Ctrl-C in the terminal does not kill it before our own
-    cleanup runs.
+    `start_new_session` makes it a process-group leader: teardown finds the helpers some servers fork
+    (Milvus does) by their group, and Ctrl-C in the terminal does not kill it before our own cleanup runs.
+    `marker` goes into its environment (see MARKER_VARIABLE).
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    child_env = dict(os.environ if env is None else env)
+    if marker:
+        child_env[MARKER_VARIABLE] = marker
     with log_path.open("ab") as log:
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=dict(env) if env is not None else None,
+            env=child_env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -60,42 +82,63 @@ def spawn(
         )
 
 
-def _group_members(pgid: int) -> list[psutil.Process]:
-    members = []
-    for proc in psutil.process_iter(["pid"]):
-        with contextlib.suppress(psutil.Error, ProcessLookupError):
-            if os.getpgid(proc.pid) == pgid:
-                members.append(proc)
-    return members
+def _carries_marker(proc: psutil.Process, leader: ProcessId) -> bool:
+    """Whether `proc` was started by us as part of `leader`'s instance: born no earlier than the leader and
+    carrying its marker. A process that exits or hides its environment while we look is not ours."""
+    if not leader.marker:
+        return False
+    try:
+        if proc.create_time() + 0.01 < leader.create_time:
+            return False
+        return proc.environ().get(MARKER_VARIABLE) == leader.marker
+    except (psutil.Error, OSError):
+        return False
+
+
+def _ours(leader: ProcessId) -> list[psutil.Process]:
+    """The processes of `leader`'s instance still running: the leader and its descendants when it lives;
+    besides those, members of its process group that carry its marker (helpers that outlived it or left
+    the tree). Nothing is taken on a pid or group id alone."""
+    found: dict[int, psutil.Process] = {}
+    if leader.alive():
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(leader.pid)
+            found[root.pid] = root
+            for child in root.children(recursive=True):
+                found[child.pid] = child
+    for proc in psutil.process_iter():
+        if proc.pid in found:
+            continue
+        try:
+            in_group = os.getpgid(proc.pid) == leader.pid
+        except OSError:
+            continue  # exited while we looked
+        if in_group and _carries_marker(proc, leader):
+            found[proc.pid] = proc
+    return list(found.values())
 
 
 def stop_group(leader: ProcessId, grace: float = 10.0, *, kill: bool = False) -> bool:
-    """SIGTERM the leader's process group (and any descendant that left it), SIGKILL after `grace` s;
-    with `kill`, SIGKILL at once (a crash, as fault tests want it: no clean shutdown, no final flush).
+    """SIGTERM the processes of the leader's instance (see `_ours`), SIGKILL after `grace` s; with `kill`,
+    SIGKILL at once (a crash, as fault tests want it: no clean shutdown, no final flush).
 
-    Returns True when something was running. Safe to call on a process that already exited.
+    Each process is signalled through psutil, which checks its identity first, never by `killpg` on a
+    group id that may since belong to a stranger. Returns True when something was running. Safe to call
+    on a process that already exited, and on processes that exit while it runs.
     """
-    if not leader.alive():
-        # The leader is gone but helpers it forked may still hold ports: end its group if any remain.
-        members = _group_members(leader.pid)
-        if not members:
-            return False
-        targets = members
-    else:
-        root = psutil.Process(leader.pid)
-        with contextlib.suppress(psutil.Error):
-            targets = [root, *root.children(recursive=True)]
-        targets.extend(p for p in _group_members(leader.pid) if p not in targets)
+    targets = _ours(leader)
+    if not targets:
+        _reap_child(leader.pid)
+        return False
     for sig in (signal.SIGKILL,) if kill else (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(leader.pid, sig)
         for proc in targets:
             with contextlib.suppress(psutil.Error):
                 proc.send_signal(sig)
         _gone, alive = psutil.wait_procs(targets, timeout=grace if sig == signal.SIGTERM else 5.0)
-        if not alive:
+        # A server may fork while it shuts down: look again, so the SIGKILL round reaches those too.
+        targets = list({p.pid: p for p in [*alive, *_ours(leader)]}.values())
+        if not targets:
             break
-        targets = alive
     _reap_child(leader.pid)
     return True
 

@@ -8,22 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testservices.errors import ConfigurationError
+from vectorstack.flags import FlagError, parse_flag
 
 BACKENDS = ("local", "docker", "external")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ConfigurationError(f"{name}={raw!r} is not a boolean; use true or false")
+    try:
+        return parse_flag(env, name, default)
+    except FlagError as exc:
+        raise ConfigurationError(str(exc)) from exc
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -55,8 +49,6 @@ class Settings:
     startup_timeout: float
     test_timeout: float
     cleanup: bool
-    verbose: bool
-    log_level: str
 
     @property
     def compose_dir(self) -> Path:
@@ -81,6 +73,4 @@ class Settings:
             startup_timeout=_positive_float(env, "TESTSERVICES_STARTUP_TIMEOUT", 120.0),
             test_timeout=_positive_float(env, "INTEGRATION_TEST_TIMEOUT", 60.0),
             cleanup=_flag(env, "INTEGRATION_TEST_CLEANUP", True),
-            verbose=_flag(env, "INTEGRATION_TEST_VERBOSE", False),
-            log_level=env.get("LOG_LEVEL", "INFO").upper(),
         )

@@ -10,12 +10,13 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
+from testservices.private_files import write_private
 from testservices.processes import ProcessId
 
 
@@ -60,9 +61,14 @@ class ServiceRecord:
     # A private instance (a fault test's own) is never handed to another test or run.
     exclusive: bool = False
     # Stopped on purpose by a fault test, data kept, to be started again: neither reaped nor replaced.
-    halted: bool = False
+    stopped: bool = False
+    # The MARKER_VARIABLE value in the environment of the processes of this instance (testservices.processes).
+    pid_marker: str = ""
     # Local backend: the exact command, extra environment and working directory, to start it again.
-    launch: dict[str, Any] = field(default_factory=dict)
+    command: dict[str, Any] = field(default_factory=dict)
+    # Docker backend: the `docker logs --follow` process that streams the container's log into log_path.
+    follower_pid: int | None = None
+    follower_created: float | None = None
 
     @property
     def where(self) -> str:
@@ -73,7 +79,23 @@ class ServiceRecord:
     def process(self) -> ProcessId | None:
         if self.pid is None or self.pid_created is None:
             return None
-        return ProcessId(self.pid, self.pid_created)
+        return ProcessId(self.pid, self.pid_created, self.pid_marker)
+
+    @property
+    def follower(self) -> ProcessId | None:
+        if self.follower_pid is None or self.follower_created is None:
+            return None
+        return ProcessId(self.follower_pid, self.follower_created)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServiceRecord:
+        """A record as saved; keys this version does not know (a record from an older testservices) are
+        dropped, so the reaper still finds its processes. Raises ValueError/TypeError for a torn file."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("a service record is a JSON object")
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
     def owner_alive(self) -> bool:
         """Persistent services have no owner; others live only as long as the run that started them."""
@@ -119,8 +141,8 @@ class Registry:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         path = self._path(record)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(record), indent=2, sort_keys=True))
-        tmp.chmod(0o600)  # records hold per-run credentials
+        tmp.unlink(missing_ok=True)  # a torn earlier write: O_CREAT would keep its mode
+        write_private(tmp, json.dumps(asdict(record), indent=2, sort_keys=True))  # records hold credentials
         tmp.replace(path)
 
     def remove(self, record: ServiceRecord) -> None:
@@ -136,7 +158,7 @@ class Registry:
         except FileNotFoundError:
             return None
         try:
-            return ServiceRecord(**json.loads(text))
+            return ServiceRecord.from_json(text)
         except (ValueError, TypeError):
             return None
 
@@ -146,7 +168,7 @@ class Registry:
         found = []
         for path in sorted(self.records_dir.glob("*.json")):
             try:
-                record = ServiceRecord(**json.loads(path.read_text()))
+                record = ServiceRecord.from_json(path.read_text())
             except (OSError, ValueError, TypeError):
                 # A record from an incompatible version or a torn write: drop it rather than crash.
                 path.unlink(missing_ok=True)

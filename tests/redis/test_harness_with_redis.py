@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from testservices.readiness import NotReady
 from testservices.state import Endpoint
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -34,7 +33,7 @@ def test_failing_test_report_shows_the_tail_of_the_redis_log(
 
 
 def test_the_service_answers_with_its_per_run_password(redis_service: Endpoint) -> None:
-    from testservices.specs.redis import resp_command
+    from testservices.specs.redis import RespError, resp_command
 
     assert redis_service.host == "127.0.0.1"
     if redis_service.backend == "external":
@@ -42,7 +41,7 @@ def test_the_service_answers_with_its_per_run_password(redis_service: Endpoint) 
     password = redis_service.env["REDIS_PASSWORD"]
     assert len(password) >= 32
     assert resp_command(redis_service.host, redis_service.port, "PING", password=password) == "+PONG"
-    with pytest.raises(NotReady, match=r"NOAUTH|WRONGPASS|Authentication"):
+    with pytest.raises(RespError, match=r"NOAUTH|WRONGPASS|Authentication"):
         resp_command(redis_service.host, redis_service.port, "PING", password="wrong")
-    with pytest.raises(NotReady, match=r"NOAUTH|Authentication"):
+    with pytest.raises(RespError, match=r"NOAUTH|Authentication"):
         resp_command(redis_service.host, redis_service.port, "SET", "k", "v")

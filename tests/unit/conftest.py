@@ -27,8 +27,6 @@ def settings(tmp_path: Path) -> Settings:
         startup_timeout=20.0,
         test_timeout=60.0,
         cleanup=True,
-        verbose=False,
-        log_level="INFO",
     )
 
 
@@ -37,4 +35,4 @@ def manager(settings: Settings, fake_spec: HttpSpec) -> Iterator[ServiceManager]
     mgr = ServiceManager(settings=settings, owner=Owner.from_env(), run_id="unit-run")
     yield mgr
     # Whatever a test left, stop it: the harness's own tests must not leak servers either.
-    mgr.stop(mgr.records())
+    mgr.remove(mgr.records())

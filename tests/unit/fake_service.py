@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-import urllib.request
 from collections.abc import Mapping
 
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, http_get
 
 
 class HttpSpec(ServiceSpec):
@@ -23,7 +22,7 @@ class HttpSpec(ServiceSpec):
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
 
-    def generate_secrets(self) -> dict[str, str]:
+    def choose_run_values(self) -> dict[str, str]:
         return {"token": self.token(4)}
 
     def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
@@ -33,12 +32,11 @@ class HttpSpec(ServiceSpec):
         return LaunchPlan([sys.executable, "-u", "-m", "http.server", str(ctx.ports["main"]), "--bind", ctx.host])
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
-        return {"FAKEHTTP_HOST": host, "FAKEHTTP_PORT": str(ports["main"]), "FAKEHTTP_TOKEN": creds["token"]}
+        return {"FAKEHTTP_HOST": host, "FAKEHTTP_PORT": str(ports["main"]), "FAKEHTTP_TOKEN": run_values["token"]}
 
     def check_ready(self, env: Mapping[str, str]) -> None:
         url = f"http://{env['FAKEHTTP_HOST']}:{env['FAKEHTTP_PORT']}/index.html"
-        with urllib.request.urlopen(url, timeout=2) as response:
-            if response.read() != b"hello":
-                raise NotReady("unexpected body")
+        if http_get(url).content != b"hello":
+            raise NotReady("unexpected body")

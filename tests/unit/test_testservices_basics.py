@@ -15,7 +15,7 @@ import pytest
 from testservices.errors import ConfigurationError, UnknownServiceError
 from testservices.ports import free_ports, is_listening
 from testservices.processes import ProcessId, spawn, stop_group, tail
-from testservices.readiness import Backoff, wait_until
+from testservices.readiness import Backoff, NotReady, wait_until
 from testservices.settings import Settings
 from testservices.specs import SPECS, resolve
 from testservices.specs.redis import RedisSpec
@@ -77,10 +77,47 @@ def test_wait_until_gives_up_at_the_timeout_and_caps_delays() -> None:
 
 
 def test_wait_until_stops_early_when_the_process_died() -> None:
-    result = wait_until(lambda: (_ for _ in ()).throw(OSError("refused")), 60, alive=lambda: False)
+    result = wait_until(lambda: (_ for _ in ()).throw(ConnectionRefusedError("refused")), 60, alive=lambda: False)
     assert result.died
     assert not result.ready
     assert result.seconds < 1
+
+
+def test_wait_until_fails_at_once_on_an_error_waiting_cannot_fix() -> None:
+    """A bug in a check (here a KeyError) is not "not ready yet": no retries, the error is the cause."""
+    now = [0.0]
+    calls = []
+
+    def buggy() -> None:
+        calls.append(now[0])
+        raise KeyError("MILVUS_URI")
+
+    result = wait_until(buggy, 120, clock=lambda: now[0], sleep=lambda d: now.__setitem__(0, now[0] + d))
+    assert not result.ready
+    assert len(calls) == 1
+    assert result.seconds == 0
+    assert isinstance(result.error, KeyError)
+    assert "KeyError" in result.reason()
+    assert "did not wait" in result.reason()
+
+
+def test_wait_until_retries_what_means_not_up_yet() -> None:
+    """Refused and reset connections, timeouts and the service's own NotReady are retried, and only those."""
+    now = [0.0]
+    errors: list[Exception] = [
+        ConnectionRefusedError(111, "refused"),
+        ConnectionResetError(104, "reset"),
+        TimeoutError("timed out"),
+        NotReady("loading"),
+    ]
+
+    def check() -> None:
+        if errors:
+            raise errors.pop(0)
+
+    result = wait_until(check, 60, clock=lambda: now[0], sleep=lambda d: now.__setitem__(0, now[0] + d))
+    assert result.ready
+    assert result.attempts == 5
 
 
 def test_stop_group_ends_the_leader_and_its_children(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ def test_restart_keeps_ports_credentials_and_data(manager: ServiceManager, kill:
     assert not is_listening("127.0.0.1", int(before["FAKEHTTP_PORT"]))
     assert not control.running
     [record] = manager.records()
-    assert record.halted, "a halted instance stays recorded, so nobody reaps or replaces it"
+    assert record.stopped, "a stopped instance stays recorded, so nobody reaps or replaces it"
     assert manager.reap() == [], "the reaper leaves a service a live test stopped on purpose"
 
     seconds = control.start()
@@ -48,7 +48,7 @@ def test_restart_keeps_ports_credentials_and_data(manager: ServiceManager, kill:
     assert new is not None
     assert new.pid != old.pid
     [record] = manager.records()
-    assert not record.halted
+    assert not record.stopped
     assert record.pid == new.pid, "the new pid is on file: teardown and the reaper find it"
 
 

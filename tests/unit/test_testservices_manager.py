@@ -37,7 +37,7 @@ def test_same_owner_reuses_and_stop_run_removes_everything(manager: ServiceManag
     assert second.reused
     assert second.port == first.port
     [record] = manager.records()
-    stopped = manager.stop_run()
+    stopped = manager.remove_run()
     assert [r.name for r in stopped] == ["fakehttp"]
     assert not is_listening("127.0.0.1", first.port)
     assert not ProcessId(record.pid or 0, record.pid_created or 0).alive()
@@ -84,13 +84,13 @@ def test_persistent_service_is_reused_by_any_owner(settings: Settings, fake_spec
         reused = session.ensure(["fakehttp"])["fakehttp"]
         assert reused.reused
         assert reused.port == started.port
-        assert session.stop_run() == [], "a session must not stop what `up` started"
+        assert session.remove_run() == [], "a session must not stop what `up` started"
         stopped, busy = session.down(["fakehttp"])
         assert [r.name for r in stopped] == ["fakehttp"]
         assert busy == []
         assert not is_listening(started.host, started.port)
     finally:
-        up.stop(up.records())
+        up.remove(up.records())
 
 
 def test_dead_recorded_process_is_replaced(manager: ServiceManager) -> None:
@@ -130,3 +130,28 @@ def test_readiness_timeout_is_reported_with_the_last_error(
     with pytest.raises(ServiceStartError, match=r"not ready after .* nobody home.*TESTSERVICES_STARTUP_TIMEOUT"):
         mgr.ensure(["fakehttp"])
     assert mgr.records() == []
+
+
+def test_a_fault_in_the_spec_after_the_spawn_leaves_no_process(
+    manager: ServiceManager, fake_spec: HttpSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a spec's own code between the spawn and the readiness wait (it once was a TypeError in
+    `exports`) must end the server it just started, not leave it running with no record to find it by."""
+    from testservices.processes import spawn as real_spawn
+
+    spawned: list[subprocess.Popen[bytes]] = []
+
+    def spawn_and_remember(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
+        spawned.append(real_spawn(*args, **kwargs))  # type: ignore[arg-type]
+        return spawned[-1]
+
+    def broken_exports(ctx: object) -> dict[str, str]:
+        raise TypeError("a bug in the spec")
+
+    monkeypatch.setattr("testservices.backends.local.spawn", spawn_and_remember)
+    monkeypatch.setattr(fake_spec, "extra_exports", broken_exports)
+    with pytest.raises(TypeError, match="a bug in the spec"):
+        manager.ensure(["fakehttp"])
+    assert len(spawned) == 1
+    assert spawned[0].poll() is not None, "the server started before the fault was ended"
+    assert manager.records() == []

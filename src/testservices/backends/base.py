@@ -57,25 +57,23 @@ class StartRequest:
 
 class Backend(Protocol):
     name: str
-    # Whether the backend starts anything (and so keeps records that can be reused or reaped).
-    manages_processes: bool
 
     def start(self, spec: ServiceSpec, request: StartRequest) -> ServiceRecord:
         """Start the service, wait until it is ready, and describe it; raise ServiceStartError if not."""
         ...
 
-    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
-        """Stop it and remove its data; keep its log."""
+    def remove(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """End it and delete its data; keep its log."""
         ...
 
-    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
-        """Stop it (SIGKILL at once with `kill`, as a crash) and keep its data, for `resume`."""
+    def stop(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+        """End it (SIGKILL at once with `kill`, as a crash) and keep its data, for `resume`."""
         ...
 
     def resume(
         self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
     ) -> ServiceRecord:
-        """Start a halted instance again on the same data; wait until ready; return the updated record."""
+        """Start a stopped instance again on the same data; wait until ready; return the updated record."""
         ...
 
     def is_running(self, record: ServiceRecord) -> bool:

@@ -73,7 +73,6 @@ def docker_client() -> Any:
 
 class DockerBackend:
     name = "docker"
-    manages_processes = True
 
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self.settings = settings
@@ -119,7 +118,7 @@ class DockerBackend:
         self.check_engine()
         project = self.project(spec, request)
         image_env = images.compose_images([spec.name])
-        creds = spec.generate_secrets()
+        creds = spec.choose_run_values()
         log_path = request.run_dir / f"{request.stem(spec)}.log"
         data_dir = request.run_dir / "data" / request.stem(spec)
         last_error: ServiceStartError | None = None
@@ -160,17 +159,16 @@ class DockerBackend:
                 record.env.update(spec.container_exports(container.image.labels or {}))
                 result = self._wait_ready(spec, record)
                 if not result.ready:
-                    why = "exited" if result.died else f"was not answering after {result.seconds:.1f} s"
-                    raise HarnessError(f"the container is healthy but the service {why} ({result.last_error})")
+                    raise HarnessError(f"the container is healthy but the service: {result.reason()}") from result.error
             except HarnessError as exc:
-                self._remove(spec, record)
+                self.remove(spec, record)
                 last_error = ServiceStartError(spec.name, str(exc), tail(log_path), str(log_path))
                 if attempt < START_ATTEMPTS and any(is_listening(HOST, port) for port in ports.values()):
                     continue  # another program took a chosen port: try new ones
                 raise last_error from exc
             except BaseException:
                 # Interrupted (Ctrl-C, a test timeout): never leave the container behind.
-                self._remove(spec, record)
+                self.remove(spec, record)
                 raise
             record.ready_seconds = round(time.monotonic() - started, 3)  # `up` included, as a user waits
             return record
@@ -217,8 +215,7 @@ class DockerBackend:
 
     def _follow_log(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         """Start (again) the process that streams the container's log into the record's log file."""
-        follower = record.launch.get("follower")
-        if follower and ProcessId(follower["pid"], follower["created"]).alive():
+        if record.follower is not None and record.follower.alive():
             return
         argv = [
             sys.executable,
@@ -233,7 +230,7 @@ class DockerBackend:
         ]
         popen = spawn(argv, log_path=Path(record.log_path), cwd=Path(record.run_dir), env=os.environ)
         process = ProcessId.of(popen.pid)
-        record.launch["follower"] = {"pid": process.pid, "created": process.create_time}
+        record.follower_pid, record.follower_created = process.pid, process.create_time
 
     # -- looking ----------------------------------------------------------------------------------------
     def _filters(self, record: ServiceRecord) -> dict[str, list[str]]:
@@ -262,7 +259,7 @@ class DockerBackend:
         with Path(record.log_path).open("a") as log:
             log.write(f"--- testservices: {text}\n")
 
-    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+    def stop(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
         """Stop the container (SIGKILL with `kill`, as a crash) and keep it, with its volumes and ports."""
         container = self._container(record)
         self._note(record, f"{'killing (SIGKILL)' if kill else 'stopping'} the {spec.name} container")
@@ -298,18 +295,14 @@ class DockerBackend:
 
         result = wait_until(ready, self.settings.startup_timeout, alive=lambda: self.is_running(record))
         if not result.ready:
-            why = "exited" if result.died else f"was not ready after {result.seconds:.1f} s ({result.last_error})"
             raise ServiceStartError(
-                spec.name, f"restarted on its volumes, it {why}", tail(Path(record.log_path)), record.log_path
-            )
+                spec.name, f"restarted on its volumes: {result.reason()}", tail(Path(record.log_path)), record.log_path
+            ) from result.error
         record.ready_seconds = round(result.seconds, 3)
         return record
 
     # -- stopping ---------------------------------------------------------------------------------------
-    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
-        self._remove(spec, record)
-
-    def _remove(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+    def remove(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         """Remove the service's container and its volumes, the project's network once nothing else runs in
         it, and the record's config folder; the log file stays."""
         volumes: list[str] = []
@@ -331,11 +324,11 @@ class DockerBackend:
         """The log follower ends by itself once the container is gone, after writing its last lines; it is
         ended if it has not within `wait` s (at once when no container was ever made), and only if it is
         still the very process that was started."""
-        follower = record.launch.get("follower")
-        if not follower or not ProcessId(follower["pid"], follower["created"]).alive():
+        follower = record.follower
+        if follower is None or not follower.alive():
             return
         with contextlib.suppress(psutil.NoSuchProcess):
-            process = psutil.Process(follower["pid"])
+            process = psutil.Process(follower.pid)
             try:
                 process.wait(timeout=wait)
             except psutil.TimeoutExpired:

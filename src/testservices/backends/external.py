@@ -13,7 +13,6 @@ from testservices.state import Endpoint, ServiceRecord
 
 class ExternalBackend:
     name = "external"
-    manages_processes = False
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -26,10 +25,10 @@ class ExternalBackend:
     def start(self, spec: ServiceSpec, request: object) -> ServiceRecord:
         raise HarnessError("the external backend starts nothing; set the service's variables instead")
 
-    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
-        """Nothing to stop: the cluster is not ours."""
+    def remove(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+        """Nothing to remove: the cluster is not ours."""
 
-    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+    def stop(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
         raise HarnessError(f"the external backend did not start {spec.name}: it cannot stop or kill it")
 
     def resume(

@@ -13,7 +13,7 @@ from typing import Any
 from testservices.backends.base import StartRequest
 from testservices.errors import HarnessError, ServiceStartError
 from testservices.ports import free_ports
-from testservices.processes import ProcessId, spawn, stop_group, tail, wait_closed
+from testservices.processes import ProcessId, new_marker, spawn, stop_group, tail, wait_closed
 from testservices.readiness import wait_until
 from testservices.settings import Settings
 from testservices.specs.base import LaunchContext, ServiceSpec
@@ -26,7 +26,6 @@ START_ATTEMPTS = 3
 
 class LocalBackend:
     name = "local"
-    manages_processes = True
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -35,7 +34,7 @@ class LocalBackend:
         log_path = request.run_dir / f"{request.stem(spec)}.log"
         data_dir = request.run_dir / "data" / request.stem(spec)
         spec.before_start(self.settings)
-        creds = spec.generate_secrets()
+        creds = spec.choose_run_values()
         last_error: ServiceStartError | None = None
         for attempt in range(1, START_ATTEMPTS + 1):
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -43,22 +42,25 @@ class LocalBackend:
             ports = dict(zip(spec.port_roles, free_ports(len(spec.port_roles)), strict=True))
             ctx = LaunchContext(self.settings, data_dir, log_path, ports, creds, dependencies=request.dependencies)
             plan = spec.local_plan(ctx)
-            launch = {"argv": plan.argv, "env": plan.env, "unset": list(plan.unset_env), "cwd": str(data_dir)}
-            popen = self._spawn(spec, launch, log_path, f"starting {spec.name} (attempt {attempt})")
-            process = ProcessId.of(popen.pid)
-            exported = {**spec.exports(ctx.host, ports, creds), **spec.extra_exports(ctx)}
-            record = request.record(
-                spec,
-                self.name,
-                exported,
-                ports,
-                pid=process.pid,
-                pid_created=process.create_time,
-                data_dir=str(data_dir),
-                log_path=str(log_path),
-                launch=launch,
-            )
+            command = {"argv": plan.argv, "env": plan.env, "unset": list(plan.unset_env), "cwd": str(data_dir)}
+            marker = new_marker()
+            popen = self._spawn(spec, command, log_path, f"starting {spec.name} (attempt {attempt})", marker)
+            # Not yet waited for, the child stays (at worst as a zombie) and its start time can be read.
+            process = ProcessId.of(popen.pid, marker)
             try:
+                exported = {**spec.exports(ctx.host, ports, creds), **spec.extra_exports(ctx)}
+                record = request.record(
+                    spec,
+                    self.name,
+                    exported,
+                    ports,
+                    pid=process.pid,
+                    pid_created=process.create_time,
+                    pid_marker=marker,
+                    data_dir=str(data_dir),
+                    log_path=str(log_path),
+                    command=command,
+                )
                 if request.on_spawn is not None:
                     request.on_spawn(record)
                 result = wait_until(
@@ -67,7 +69,8 @@ class LocalBackend:
                     alive=lambda popen=popen: popen.poll() is None,  # type: ignore[misc]
                 )
             except BaseException:
-                # Interrupted while waiting (Ctrl-C, a test timeout): never leave the process behind.
+                # Interrupted while waiting (Ctrl-C, a test timeout) or a fault in the spec's own code
+                # after the spawn: never leave the process behind.
                 stop_group(process, grace=spec.stop_grace)
                 shutil.rmtree(data_dir, ignore_errors=True)
                 raise
@@ -75,33 +78,32 @@ class LocalBackend:
                 record.ready_seconds = round(result.seconds, 3)
                 return record
             stop_group(process, grace=spec.stop_grace)
+            reason = result.reason()
             if result.died:
                 reason = f"the process exited with code {popen.poll()} during startup"
-            else:
-                reason = (
-                    f"not ready after {result.seconds:.1f} s ({result.attempts} checks; last: "
-                    f"{result.last_error}); raise TESTSERVICES_STARTUP_TIMEOUT if this machine is slow"
-                )
             last_error = ServiceStartError(spec.name, reason, tail(log_path), str(log_path))
+            last_error.__cause__ = result.error
             if not result.died:
-                break  # a hang is not a port race: retrying would only double the wait
+                break  # a hang or a failing check is not a port race: retrying would only double the wait
         assert last_error is not None
         shutil.rmtree(data_dir, ignore_errors=True)
         raise last_error
 
     @staticmethod
-    def _spawn(spec: ServiceSpec, launch: dict[str, Any], log_path: Path, what: str) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if k not in launch["unset"]}
-        env.update(launch["env"])
-        argv: list[str] = launch["argv"]
+    def _spawn(
+        spec: ServiceSpec, command: dict[str, Any], log_path: Path, what: str, marker: str
+    ) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if k not in command["unset"]}
+        env.update(command["env"])
+        argv: list[str] = command["argv"]
         with log_path.open("a") as log:
             log.write(f"--- testservices: {what}: {argv[0]}\n")
         try:
-            return spawn(argv, log_path=log_path, cwd=Path(launch["cwd"]), env=env)
+            return spawn(argv, log_path=log_path, cwd=Path(command["cwd"]), env=env, marker=marker)
         except OSError as exc:
             raise ServiceStartError(spec.name, f"could not run {argv[0]}: {exc}") from exc
 
-    def halt(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
+    def stop(self, spec: ServiceSpec, record: ServiceRecord, *, kill: bool) -> None:
         """End the process (SIGKILL at once with `kill`, else a clean stop) and keep its data dir."""
         process = record.process
         if process is not None:
@@ -116,12 +118,13 @@ class LocalBackend:
         self, spec: ServiceSpec, record: ServiceRecord, on_spawn: Callable[[ServiceRecord], None] | None = None
     ) -> ServiceRecord:
         """Run the recorded command again: same ports, same data dir, same credentials; wait until ready."""
-        if not record.launch:
+        if not record.command:
             raise HarnessError(f"{record.name} was started by an older testservices and cannot be restarted")
         log_path = Path(record.log_path)
-        popen = self._spawn(spec, record.launch, log_path, f"starting {spec.name} again")
-        process = ProcessId.of(popen.pid)
-        record.pid, record.pid_created = process.pid, process.create_time
+        marker = record.pid_marker or new_marker()
+        popen = self._spawn(spec, record.command, log_path, f"starting {spec.name} again", marker)
+        process = ProcessId.of(popen.pid, marker)
+        record.pid, record.pid_created, record.pid_marker = process.pid, process.create_time, marker
         try:
             if on_spawn is not None:
                 on_spawn(record)  # the new pid is on file before the wait: a killed run leaves nothing unknown
@@ -135,12 +138,13 @@ class LocalBackend:
             raise
         if not result.ready:
             stop_group(process, grace=spec.stop_grace)
-            why = "exited" if result.died else f"was not ready after {result.seconds:.1f} s ({result.last_error})"
-            raise ServiceStartError(spec.name, f"restarted with its old data, it {why}", tail(log_path), str(log_path))
+            raise ServiceStartError(
+                spec.name, f"restarted with its old data: {result.reason()}", tail(log_path), str(log_path)
+            ) from result.error
         record.ready_seconds = round(result.seconds, 3)
         return record
 
-    def stop(self, spec: ServiceSpec, record: ServiceRecord) -> None:
+    def remove(self, spec: ServiceSpec, record: ServiceRecord) -> None:
         process = record.process
         if process is not None:
             stop_group(process, grace=spec.stop_grace)

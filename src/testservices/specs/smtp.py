@@ -86,7 +86,7 @@ class SmtpSpec(ServiceSpec):
         )
 
     def exports(
-        self, host: str, ports: Mapping[str, int], creds: Mapping[str, str], backend: str = "local"
+        self, host: str, ports: Mapping[str, int], run_values: Mapping[str, str], backend: str = "local"
     ) -> dict[str, str]:
         # MailDev 3 (npm, local) serves its API under /api; the 2.x image of the docker backend at the root.
         api = "/api/email" if backend == "local" else "/email"
