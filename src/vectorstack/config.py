@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from vectorstack.errors import InvalidInputError
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from vectorstack.flags import FlagError, parse_flag
 
 
 def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -22,14 +20,10 @@ def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def env_bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if raw.strip().lower() in _TRUE:
-        return True
-    if raw.strip().lower() in _FALSE:
-        return False
-    raise InvalidInputError(f"{name}={raw!r} is not a boolean; use true or false")
+    try:
+        return parse_flag(env, name, default)
+    except FlagError as exc:
+        raise InvalidInputError(str(exc)) from exc
 
 
 def env_number(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:

@@ -11,11 +11,19 @@ from dataclasses import dataclass
 
 
 class VectorStackError(Exception):
-    """Base class of every error the library raises on purpose."""
+    """Base class of every error the library raises on purpose.
+
+    `transient` says whether the same call may succeed later unchanged (the service was away or busy):
+    `vectorstack.retry` retries exactly those and nothing else. A class sets it; a driver translator may
+    set it on one instance from the driver's own flag (a Milvus status marked retriable)."""
+
+    transient: bool = False
 
 
 class ServiceUnavailableError(VectorStackError):
     """The server could not be reached (or stopped answering) within the configured time."""
+
+    transient = True
 
     def __init__(self, service: str, address: str, timeout_s: float, cause: object = None, hint: str = "") -> None:
         detail = f": {cause}" if cause else ""
@@ -87,6 +95,8 @@ class ServerError(VectorStackError):
     (out of memory, a read-only replica, a script error): retrying elsewhere or later may help, changing the
     arguments will not."""
 
+    transient = True
+
 
 class CollectionNotLoadedError(VectorStackError):
     def __init__(self, name: str) -> None:
@@ -102,6 +112,20 @@ class UnknownTopicError(NotFoundError):
     def __init__(self, topic: str) -> None:
         super().__init__(f"topic {topic!r} does not exist; create it first (TopicAdmin.create_topic)")
         self.topic = topic
+
+
+class IngestStoppedError(VectorStackError):
+    """The ingest worker met an error that retrying cannot fix (bad credentials, a missing collection, a
+    service away for longer than its limit) and stopped; the batch in hand was not committed."""
+
+    def __init__(self, stage: str, cause: BaseException, *, after_s: float | None = None) -> None:
+        how = f"still failing after {after_s:g} s" if after_s is not None else "an error retrying cannot fix"
+        super().__init__(
+            f"ingest stopped in the {stage} stage ({how}): {cause}. The batch in hand was not committed and is "
+            "redelivered when a worker runs again: fix the cause, then restart the worker"
+        )
+        self.stage = stage
+        self.cause = cause
 
 
 class LockNotOwnedError(VectorStackError):

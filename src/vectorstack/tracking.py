@@ -1,7 +1,8 @@
 """The one interface the clients need from a metrics object, so they work without prometheus_client.
 
-Pass `metrics=vectorstack.monitoring.Metrics()` to any client (VectorStore, RedisCache, ObjectStore,
-StreamProducer, StreamConsumer) and every operation it performs is timed and counted by outcome.
+Pass a `vectorstack.monitoring.Metrics()` to any client and every operation it performs is timed and counted
+by outcome: `tracker=...` on RedisCache, VectorStore, ObjectStore, StreamProducer and StreamConsumer alike
+(RedisCache's `metrics` attribute is something else: its MetricsStore, application metrics kept in Redis).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ _UNTRACKED = contextlib.nullcontext()
 
 
 def tracked(
-    metrics: Tracker | None, service: str, operation: str, *, records: int = 0
+    tracker: Tracker | None, service: str, operation: str, *, records: int = 0
 ) -> contextlib.AbstractContextManager[None]:
-    """Without metrics, a shared no-op: this wraps every Redis command, where a generator-based context
+    """Without a tracker, a shared no-op: this wraps every Redis command, where a generator-based context
     manager alone cost a tenth of a GET's round trip."""
-    if metrics is None:
+    if tracker is None:
         return _UNTRACKED
-    return metrics.track(service, operation, records=records)
+    return tracker.track(service, operation, records=records)

@@ -129,9 +129,9 @@ def test_producer_and_consumer_report_their_metrics(
     kafka_config: KafkaConfig, topic: str, group: str, consumers: Callable[[StreamConsumer], StreamConsumer]
 ) -> None:
     metrics = Metrics(system=False)
-    with StreamProducer(kafka_config, metrics=metrics) as producer:
+    with StreamProducer(kafka_config, tracker=metrics) as producer:
         producer.send_messages(topic, [(b"k", b"v", None)] * 25)
-    consumer = consumers(StreamConsumer([topic], group, kafka_config, metrics=metrics))
+    consumer = consumers(StreamConsumer([topic], group, kafka_config, tracker=metrics))
     assert len(drain(consumer.poll, 25)) == 25
     sample = metrics.registry.get_sample_value
     assert sample("vectorstack_records_total", {"service": "kafka", "operation": "produce"}) == 25

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from vectorstack.errors import InvalidFilterError, InvalidInputError, ServiceUna
 from vectorstack.milvus import CollectionSchema, VectorStore
 from vectorstack.monitoring import Metrics
 
-from .conftest import eventually, promql, series_values, until_equal
+from ..prometheus_api import TIMEOUT_S, http
+from ..waiting import eventually
+from .conftest import promql, series_values
 
 pytestmark = [pytest.mark.integration, pytest.mark.monitoring]
 
@@ -50,8 +51,14 @@ def test_operation_metrics_are_scraped_by_prometheus(stack: dict[str, str], expo
         raise ValueError("boom")
     query = f'sum by (outcome) (vectorstack_operations_total{{test_id="{test_id}"}})'
     expected = {"ok": 3.0, "error": 1.0}
-    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "outcome"), expected) == expected
-    errors = eventually(lambda: promql(stack["PROMETHEUS_URL"], f'vectorstack_errors_total{{test_id="{test_id}"}}'))
+    eventually(
+        lambda: series_values(stack["PROMETHEUS_URL"], query, "outcome"),
+        f"{query} == {expected}",
+        until=expected.__eq__,
+    )
+    errors = eventually(
+        lambda: promql(stack["PROMETHEUS_URL"], f'vectorstack_errors_total{{test_id="{test_id}"}}'), "the error count"
+    )
     assert errors[0]["metric"]["kind"] == "ValueError"
     records = promql(stack["PROMETHEUS_URL"], f'vectorstack_records_total{{test_id="{test_id}"}}')
     assert float(records[0]["value"][1]) == 30.0
@@ -64,7 +71,8 @@ def test_operation_metrics_are_scraped_by_prometheus(stack: dict[str, str], expo
 def test_process_and_system_metrics_are_exported(stack: dict[str, str], exporter: tuple[Metrics, str]) -> None:
     _metrics, test_id = exporter
     for name in ("process_resident_memory_bytes", "vectorstack_system_memory_used_bytes", "python_info"):
-        found = eventually(lambda name=name: promql(stack["PROMETHEUS_URL"], f'{name}{{test_id="{test_id}"}}'))  # type: ignore[misc]
+        selector = f'{name}{{test_id="{test_id}"}}'
+        found = eventually(lambda selector=selector: promql(stack["PROMETHEUS_URL"], selector), f"{selector} scraped")  # type: ignore[misc]
         assert float(found[0]["value"][1]) > 0
 
 
@@ -76,7 +84,11 @@ def test_custom_metrics_with_labels(stack: dict[str, str], exporter: tuple[Metri
     assert metrics.counter("vectorstack_custom_searches", "again") is searches, "asking twice gives the same metric"
     query = f'vectorstack_custom_searches_total{{test_id="{test_id}"}}'
     expected = {"acme": 5.0, "globex": 2.0}
-    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "tenant"), expected) == expected
+    eventually(
+        lambda: series_values(stack["PROMETHEUS_URL"], query, "tenant"),
+        f"{query} == {expected}",
+        until=expected.__eq__,
+    )
 
 
 def test_pushed_metrics_are_queryable_then_deleted(stack: dict[str, str], unique_name: Callable[[str], str]) -> None:
@@ -84,12 +96,15 @@ def test_pushed_metrics_are_queryable_then_deleted(stack: dict[str, str], unique
     metrics = Metrics(system=False)
     metrics.ingest_lag.labels("nightly").set(1234)
     metrics.push(stack["PUSHGATEWAY_URL"], job)
-    found = eventually(lambda: promql(stack["PROMETHEUS_URL"], f'vectorstack_ingest_lag_records{{job="{job}"}}'))
+    found = eventually(
+        lambda: promql(stack["PROMETHEUS_URL"], f'vectorstack_ingest_lag_records{{job="{job}"}}'), "the pushed lag"
+    )
     assert float(found[0]["value"][1]) == 1234
     assert found[0]["metric"]["pipeline"] == "nightly", "honor_labels keeps the pushed labels"
     Metrics.delete_pushed(stack["PUSHGATEWAY_URL"], job)
-    with urllib.request.urlopen(f"{stack['PUSHGATEWAY_URL']}/metrics", timeout=10) as answer:  # noqa: S310
-        assert job not in answer.read().decode()
+    answer = http.get(f"{stack['PUSHGATEWAY_URL']}/metrics", timeout=TIMEOUT_S)
+    answer.raise_for_status()
+    assert job not in answer.text
 
 
 def test_plain_prometheus_client_push_is_answered_within_30_s(
@@ -100,7 +115,9 @@ def test_plain_prometheus_client_push_is_answered_within_30_s(
     registry = CollectorRegistry()
     Gauge("plain_value", "a value", registry=registry).set(42)
     push_to_gateway(stack["PUSHGATEWAY_URL"], job=job, registry=registry)
-    found = eventually(lambda: promql(stack["PROMETHEUS_URL"], f'plain_value{{job="{job}"}}'), timeout=30)
+    found = eventually(
+        lambda: promql(stack["PROMETHEUS_URL"], f'plain_value{{job="{job}"}}'), "plain_value", timeout=30
+    )
     assert float(found[0]["value"][1]) == 42
     Metrics.delete_pushed(stack["PUSHGATEWAY_URL"], job)
 
@@ -110,7 +127,7 @@ def test_real_redis_operations_are_measured(
 ) -> None:
     """The cache times every Redis command by itself when given a Metrics: nothing to wrap by hand."""
     metrics, test_id = exporter
-    with RedisCache(RedisConfig.from_env(redis_service.env), namespace=unique_name("mon"), metrics=metrics) as cache:
+    with RedisCache(RedisConfig.from_env(redis_service.env), namespace=unique_name("mon"), tracker=metrics) as cache:
         for i in range(50):
             cache.kv.set(f"k{i}", "v")
             assert cache.kv.get_text(f"k{i}") == "v"
@@ -119,7 +136,11 @@ def test_real_redis_operations_are_measured(
     selector = f'test_id="{test_id}",service="redis",operation=~"set|get|pipeline"'
     query = f"sum by (operation) (vectorstack_operation_seconds_count{{{selector}}})"
     expected = {"set": 50.0, "get": 50.0, "pipeline": 1.0}
-    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"), expected) == expected
+    eventually(
+        lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"),
+        f"{query} == {expected}",
+        until=expected.__eq__,
+    )
     selector = f'{{test_id="{test_id}",service="redis"}}'
     mean_query = (
         f"sum(vectorstack_operation_seconds_sum{selector}) / sum(vectorstack_operation_seconds_count{selector})"
@@ -157,8 +178,9 @@ def test_exporter_serves_the_text_format(exporter: tuple[Metrics, str]) -> None:
         pass
     server, port = metrics.serve()
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-            text = answer.read().decode()
+        answer = http.get(f"http://127.0.0.1:{port}/metrics", timeout=TIMEOUT_S)
+        answer.raise_for_status()
+        text = answer.text
     finally:
         server.shutdown()
     assert 'vectorstack_operation_seconds_bucket{le="0.005",operation="upload",service="s3"}' in text
@@ -171,7 +193,7 @@ def test_real_milvus_operations_are_measured(
     """The vector store times every Milvus call by itself when given a Metrics."""
     metrics, test_id = exporter
     name = unique_name("mon")
-    with VectorStore(MilvusConfig.from_env(milvus_service.env), metrics=metrics) as store:
+    with VectorStore(MilvusConfig.from_env(milvus_service.env), tracker=metrics) as store:
         try:
             store.create_collection(name, CollectionSchema(dimension=8, metric="L2"))
             vectors = np.random.default_rng(1).random((200, 8)).astype(np.float32)
@@ -185,6 +207,10 @@ def test_real_milvus_operations_are_measured(
     selector = f'test_id="{test_id}",service="milvus",operation=~"insert|search|create_collection"'
     query = f"sum by (operation) (vectorstack_operation_seconds_count{{{selector}}})"
     expected = {"insert": 1.0, "search": 20.0, "create_collection": 1.0}
-    assert until_equal(lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"), expected) == expected
+    eventually(
+        lambda: series_values(stack["PROMETHEUS_URL"], query, "operation"),
+        f"{query} == {expected}",
+        until=expected.__eq__,
+    )
     failed = f'vectorstack_operations_total{{test_id="{test_id}",service="milvus",operation="query",outcome="error"}}'
-    assert float(eventually(lambda: promql(stack["PROMETHEUS_URL"], failed))[0]["value"][1]) == 1.0
+    assert float(eventually(lambda: promql(stack["PROMETHEUS_URL"], failed), failed)[0]["value"][1]) == 1.0

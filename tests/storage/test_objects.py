@@ -6,13 +6,13 @@ import hashlib
 import io
 import os
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import numpy as np
 import pytest
+import requests
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
@@ -31,8 +31,18 @@ from vectorstack.monitoring import Metrics
 from vectorstack.storage import LifecycleRule, ObjectStore
 from vectorstack.storage.objects import CHECKSUM_KEY
 
+from ..waiting import eventually
+
 pytestmark = [pytest.mark.integration, pytest.mark.storage]
 MiB = 1024 * 1024
+TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def http() -> Iterator[requests.Session]:
+    """A plain HTTP client with no S3 credentials: what a presigned link is handed to."""
+    with requests.Session() as session:
+        yield session
 
 
 def test_bytes_round_trip_listing_and_existence(objects: ObjectStore, bucket: str) -> None:
@@ -123,13 +133,12 @@ def test_lifecycle_rules_round_trip(objects: ObjectStore, bucket: str) -> None:
         objects.set_lifecycle(bucket, [])
 
 
-def test_presigned_urls_work_without_credentials(objects: ObjectStore, bucket: str) -> None:
+def test_presigned_urls_work_without_credentials(objects: ObjectStore, bucket: str, http: requests.Session) -> None:
     objects.put_bytes(bucket, "shared.txt", b"hello")
-    with urllib.request.urlopen(objects.presigned_url(bucket, "shared.txt", expires=60), timeout=10) as answer:  # noqa: S310
-        assert answer.read() == b"hello"
-    upload = urllib.request.Request(objects.presigned_url(bucket, "up.txt", method="put"), data=b"put", method="PUT")  # noqa: S310
-    with urllib.request.urlopen(upload, timeout=10):  # noqa: S310
-        pass
+    answer = http.get(objects.presigned_url(bucket, "shared.txt", expires=60), timeout=TIMEOUT_S)
+    answer.raise_for_status()
+    assert answer.content == b"hello"
+    http.put(objects.presigned_url(bucket, "up.txt", method="put"), data=b"put", timeout=TIMEOUT_S).raise_for_status()
     assert objects.client.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"put"
 
 
@@ -238,24 +247,22 @@ def test_force_delete_removes_versions_and_unfinished_uploads(objects: ObjectSto
     assert not objects.bucket_exists(name)
 
 
-def test_presigned_url_expires(objects: ObjectStore, bucket: str) -> None:
+def test_presigned_url_expires(objects: ObjectStore, bucket: str, http: requests.Session) -> None:
     objects.put_bytes(bucket, "brief", b"x")
     url = objects.presigned_url(bucket, "brief", expires=1)
-    deadline = time.monotonic() + 15
-    status = 200
-    while time.monotonic() < deadline and status == 200:
-        time.sleep(0.5)
-        try:
-            with urllib.request.urlopen(url, timeout=5):  # noqa: S310
-                status = 200
-        except urllib.error.HTTPError as error:
-            status = error.code
+    status = eventually(
+        lambda: http.get(url, timeout=5).status_code,
+        "the 1 s link to stop working",
+        timeout=15,
+        interval=0.5,
+        until=lambda code: code != 200,
+    )
     assert status == 403, "an expired link is refused"
 
 
 def test_operations_are_measured_when_metrics_are_given(s3_config: S3Config, bucket: str) -> None:
     metrics = Metrics(system=False)
-    store = ObjectStore(s3_config, metrics=metrics)
+    store = ObjectStore(s3_config, tracker=metrics)
     store.put_bytes(bucket, "m", b"1")
     assert store.get_bytes(bucket, "m") == b"1"
     with pytest.raises(NotFoundError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import grpc
 import numpy as np
 import pytest
+from pymilvus.exceptions import MilvusException
 
 from vectorstack.config import MilvusConfig
 from vectorstack.errors import (
@@ -15,8 +17,9 @@ from vectorstack.errors import (
     UnsupportedOperationError,
     ValueTooLargeError,
 )
-from vectorstack.milvus.errors import is_transient, translate
+from vectorstack.milvus.errors import translate
 from vectorstack.milvus.records import CollectionInfo, as_matrix, batches, prepare, record_size
+from vectorstack.retry import is_transient
 
 INFO = CollectionInfo("c", "id", "vec", 4, False, ("id", "vec", "tag"))
 
@@ -69,20 +72,13 @@ def test_batches_respect_the_byte_limit_and_keep_positions() -> None:
         list(batches(prepared, "vec", record_size(prepared[0], "vec") - 1))
 
 
-class FakeMilvusError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (FakeMilvusError(100, "collection not found[collection=x]"), CollectionNotFoundError),
-        (FakeMilvusError(2, "Fail connecting to server on 127.0.0.1:1"), ServiceUnavailableError),
-        (FakeMilvusError(65535, "cannot parse expression: a ==="), InvalidFilterError),
-        (FakeMilvusError(1100, "invalid parameter"), InvalidInputError),
+        (MilvusException(code=100, message="collection not found[collection=x]"), CollectionNotFoundError),
+        (MilvusException(code=2, message="Fail connecting to server on 127.0.0.1:1"), ServiceUnavailableError),
+        (MilvusException(code=65535, message="cannot parse expression: a ==="), InvalidFilterError),
+        (MilvusException(code=1100, message="invalid parameter"), InvalidInputError),
     ],
 )
 def test_driver_errors_become_library_errors(error: Exception, expected: type[Exception]) -> None:
@@ -90,21 +86,25 @@ def test_driver_errors_become_library_errors(error: Exception, expected: type[Ex
     assert isinstance(translated, expected)
 
 
-def test_raw_grpc_unimplemented_is_an_unsupported_operation() -> None:
-    class Status:
-        name = "UNIMPLEMENTED"
+def test_only_unreachable_servers_are_transient() -> None:
+    def judged(code: int, message: str) -> bool:
+        return is_transient(translate(MilvusException(code=code, message=message), "search", address="a", timeout=1))
 
-    class RpcError(Exception):
-        def code(self) -> Status:
-            return Status()
+    assert judged(2, "Fail connecting to server")
+    assert not judged(100, "collection not found")
+    assert not judged(1100, "invalid parameter")
 
-        def details(self) -> str:
-            return "partition-level release is not supported"
 
-    translated = translate(RpcError(), "release_partition", address="a", timeout=1)
+def test_a_raw_grpc_status_is_classified_by_its_code() -> None:
+    def raw(code: grpc.StatusCode, details: str) -> grpc.RpcError:
+        return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=details)
+
+    translated = translate(raw(grpc.StatusCode.UNIMPLEMENTED, "release partition"), "release", address="a", timeout=1)
     assert isinstance(translated, UnsupportedOperationError)
-    assert "not supported" in str(translated)
-    assert not is_transient(FakeMilvusError(100, "collection not found"))
+    assert "release partition" in str(translated)
+    unavailable = translate(raw(grpc.StatusCode.UNAVAILABLE, "down"), "search", address="a", timeout=1)
+    assert isinstance(unavailable, ServiceUnavailableError)
+    assert is_transient(unavailable)
 
 
 def test_milvus_config_from_variables() -> None:

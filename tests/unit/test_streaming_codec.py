@@ -58,13 +58,14 @@ def test_kafka_settings_from_variables() -> None:
             "KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
             "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
             "KAFKA_SASL_USERNAME": "u",
-            "KAFKA_SASL_PASSWORD": "p",
+            "KAFKA_SASL_PASSWORD": "hunter2",
         }
     )
     settings = config.client_settings()
     assert settings["security.protocol"] == "SASL_SSL"
     assert settings["sasl.username"] == "u"
-    assert "hunter2" not in repr(config)
+    assert settings["sasl.password"] == "hunter2", "the client gets the password"
+    assert "hunter2" not in repr(config), "the repr does not"
     with pytest.raises(InvalidInputError, match="host:port"):
         KafkaConfig.from_env({"KAFKA_BOOTSTRAP_SERVERS": "justahost"})
     with pytest.raises(InvalidInputError, match="KAFKA_SECURITY_PROTOCOL"):

@@ -26,8 +26,8 @@ class RedisCache:
     """One pool, one namespace, every component. Connecting checks the server at once (PING), so a wrong
     address or password fails here, with the library's error, rather than at the first real call.
 
-    `metrics` is an optional tracker that times every Redis command (see vectorstack.tracking); the
-    `metrics` attribute is the MetricsStore that keeps the application's own metrics in Redis.
+    `tracker` (e.g. a vectorstack.monitoring.Metrics) times and counts every Redis command the cache sends;
+    `metrics` is a different thing: the MetricsStore that keeps the application's own metrics in Redis.
     """
 
     def __init__(
@@ -35,7 +35,7 @@ class RedisCache:
         config: RedisConfig | None = None,
         *,
         namespace: str = "vectorstack",
-        metrics: Tracker | None = None,
+        tracker: Tracker | None = None,
         dimension: int | None = None,
         dtype: npt.DTypeLike | None = None,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
@@ -44,7 +44,7 @@ class RedisCache:
         metrics_retention: float = 3600.0,
     ) -> None:
         self.config = config or RedisConfig.from_env()
-        self.client = connect(self.config, metrics)
+        self.client = connect(self.config, tracker)
         try:
             with translated(self.config):
                 self.client.ping()
@@ -66,8 +66,9 @@ class RedisCache:
     def rate_limiter(self, name: str, *, limit: int, window: float) -> RateLimiter:
         return RateLimiter(self.space, name, limit=limit, window=window)
 
-    def lock(self, name: str, *, ttl: float = 10.0, timeout: float = 10.0) -> DistributedLock:
-        return DistributedLock(self.space, name, ttl=ttl, timeout=timeout)
+    def lock(self, name: str, *, ttl: float = 10.0, blocking_timeout: float = 10.0) -> DistributedLock:
+        """redis-py's Lock on `<namespace>:lock:<name>`: held for `ttl` s, waited for up to `blocking_timeout` s."""
+        return DistributedLock(self.space, name, ttl=ttl, blocking_timeout=blocking_timeout)
 
     def clear(self) -> int:
         """Delete every key of this namespace (and only those); returns how many. Never FLUSHDB."""

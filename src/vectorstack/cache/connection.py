@@ -35,23 +35,23 @@ _SERVER_STATE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CL
 
 
 class TrackedRedis(redis.Redis):
-    """Times every command (by name) and every pipeline in the given metrics."""
+    """Times every command (by name) and every pipeline in the given tracker."""
 
-    metrics: Tracker | None = None
+    tracker: Tracker | None = None
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
-        if self.metrics is None:
+        if self.tracker is None:
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
-        with tracked(self.metrics, "redis", str(args[0]).lower() if args else "command"):
+        with tracked(self.tracker, "redis", str(args[0]).lower() if args else "command"):
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
     def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
         pipe = super().pipeline(transaction, shard_hint)
-        metrics = self.metrics
+        tracker = self.tracker
         run = pipe.execute
 
         def execute(raise_on_error: bool = True) -> Any:
-            with tracked(metrics, "redis", "pipeline"):
+            with tracked(tracker, "redis", "pipeline"):
                 return run(raise_on_error)
 
         pipe.execute = execute  # type: ignore[method-assign]
@@ -72,7 +72,7 @@ class _RetryButNotCredentials(Retry):
         return super().call_with_retry(do, fail_fast, *args, **kwargs)
 
 
-def connect(config: RedisConfig, metrics: Tracker | None = None) -> redis.Redis:
+def connect(config: RedisConfig, tracker: Tracker | None = None) -> redis.Redis:
     """A client whose every call gives up within `config.timeout` per attempt, after `config.retries` quick
     retries on a dropped connection or timeout.
 
@@ -94,7 +94,7 @@ def connect(config: RedisConfig, metrics: Tracker | None = None) -> redis.Redis:
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         protocol=2,
     )
-    client.metrics = metrics
+    client.tracker = tracker
     return client
 
 

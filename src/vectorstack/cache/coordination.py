@@ -1,13 +1,19 @@
-"""Rate limits and locks that stay exact when many processes use them at once (atomic Lua on the server)."""
+"""Rate limits and locks that stay exact when many processes use them at once (atomic on the server).
+
+The lock is redis-py's own `Lock`; the rate limiter is ours (redis-py has none).
+"""
 
 from __future__ import annotations
 
-import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
+from redis.exceptions import LockNotOwnedError as RedisLockNotOwnedError
+from redis.lock import Lock
+
+import redis
 from vectorstack.cache.connection import check_key, check_seconds, check_ttl, translated
 from vectorstack.cache.values import Namespace
 from vectorstack.errors import InvalidInputError, LockNotOwnedError, LockTimeoutError, RateLimitExceededError
@@ -35,21 +41,18 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {0, count, tonumber(oldest[2]) + window - now_ms}
 """
-# Acquire that is safe to retry: if a reply was lost after the SET succeeded, the retry finds its own
-# token and reports success instead of waiting for its own lock to expire.
+# redis-py's Lock acquires with a plain SET NX PX; our client retries a command whose reply was lost, and
+# that retry would find its own token and wait for its own lock to expire. This acquire, the one thing
+# redis-py's Lock lets a subclass replace, counts its own token as acquired. Same key, same token: a
+# redis-py Lock on the same name is the same lock.
 _ACQUIRE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
 return 0
 """
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
+# Waiters poll (redis-py's Lock has no queue, so the order is not fair); 20 ms keeps a handed-over lock
+# idle for little time without flooding the server with polls.
+_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -92,80 +95,103 @@ class RateLimiter:
             raise RateLimitExceededError(f"{self.name}/{key}", self.limit, self.window, decision.retry_after)
 
 
-class DistributedLock:
-    """A lock owned by a random token: expires after `ttl` so a crashed holder cannot block forever, and
-    only its owner can release or extend it (compare-and-delete on the server)."""
+class _RetrySafeLock(Lock):
+    """redis-py's Lock with a retry-safe acquire (see _ACQUIRE); release, extend and reacquire are its own."""
 
-    def __init__(self, space: Namespace, name: str, *, ttl: float = 10.0, timeout: float = 10.0) -> None:
+    def __init__(self, client: redis.Redis, name: str, **options: Any) -> None:
+        super().__init__(client, name, **options)
+        self._acquire_script = client.register_script(_ACQUIRE)
+
+    def do_acquire(self, token: str | bytes) -> bool:
+        ttl_ms = max(1, round(float(self.timeout or 0) * 1000))
+        return bool(self._acquire_script(keys=[self.name], args=[token, ttl_ms]))
+
+
+class DistributedLock:
+    """redis-py's Lock under this namespace's key (`<prefix>lock:<name>`), always with an expiry so a
+    crashed holder cannot block forever, raising the library's errors.
+
+    `ttl` is how long the lock lives unless extended; `blocking_timeout` how long `acquire` and `with`
+    wait for it (redis-py's names: `timeout` and `blocking_timeout`). The token belongs to this object,
+    not to a thread: one lock object is one holder, and acquiring it twice without a release is an error.
+    """
+
+    def __init__(self, space: Namespace, name: str, *, ttl: float = 10.0, blocking_timeout: float = 10.0) -> None:
         if ttl is None:
             raise InvalidInputError("a lock needs a ttl: without one a crashed holder would block everyone forever")
         self.space = space
         self.name = check_key(name)
         self.key = space.key("lock", name)
         self.ttl_ms: int = check_ttl(ttl) or 1
-        self.timeout = check_seconds(timeout, "lock timeout")
-        self.token: str | None = None
-        self._acquire = space.client.register_script(_ACQUIRE)
-        self._release = space.client.register_script(_RELEASE)
-        self._extend = space.client.register_script(_EXTEND)
+        self.blocking_timeout = check_seconds(blocking_timeout, "lock blocking_timeout")
+        self.redis_lock = _RetrySafeLock(
+            space.client,
+            self.key,
+            timeout=self.ttl_ms / 1000,
+            sleep=_POLL_SECONDS,
+            blocking_timeout=self.blocking_timeout,
+            thread_local=False,
+        )
 
-    def acquire(self, *, blocking: bool = True, timeout: float | None = None) -> bool:
-        """True once held; False if not acquired within `timeout` seconds (default: the lock's own).
+    def _held(self) -> bool:
+        return self.redis_lock.local.token is not None
 
-        Waiters poll with backoff from 5 ms to 100 ms: there is no queue, so the order is not fair.
-        """
-        if self.token is not None:
+    def acquire(self, *, blocking: bool = True, blocking_timeout: float | None = None) -> bool:
+        """True once held; False if not acquired within `blocking_timeout` seconds (default: the lock's own)."""
+        if self._held():
             raise InvalidInputError(f"lock {self.name!r} is already held by this object; release it first")
-        token = secrets.token_hex(16)
-        wait = self.timeout if timeout is None else check_seconds(timeout, "lock timeout")
-        deadline = time.monotonic() + wait
-        delay = 0.005
-        while True:
-            with translated(self.space.config):
-                if self._acquire(keys=[self.key], args=[token, self.ttl_ms]):
-                    self.token = token
-                    return True
-            if not blocking or time.monotonic() >= deadline:
-                return False
-            time.sleep(delay)
-            delay = min(delay * 2, 0.1)
+        wait = self.blocking_timeout if blocking_timeout is None else check_seconds(blocking_timeout, "lock timeout")
+        with translated(self.space.config):
+            return bool(self.redis_lock.acquire(blocking=blocking, blocking_timeout=wait))
 
     def release(self) -> None:
-        token, self.token = self.token, None
-        if token is None:
-            raise LockNotOwnedError(f"lock {self.name!r} is not held by this object")
-        with translated(self.space.config):
-            released = self._release(keys=[self.key], args=[token])
-        if not released:
-            raise LockNotOwnedError(f"lock {self.name!r} expired or was taken by another holder before release")
+        if not self._held():
+            raise LockNotOwnedError(f"lock {self.name!r} is not held by this object; acquire it first")
+        with translated(self.space.config):  # the try inside: translated() would make a LockError a ServerError
+            try:
+                self.redis_lock.release()
+            except RedisLockNotOwnedError as exc:
+                raise LockNotOwnedError(
+                    f"lock {self.name!r} expired or was taken by another holder before release: the work it guarded "
+                    "ran unprotected for a while; use a longer ttl or extend() it while working"
+                ) from exc
 
     def extend(self, ttl: float | None = None) -> None:
         """Reset the expiry to `ttl` seconds from now (default: the lock's ttl); only while still the owner."""
         ttl_ms = self.ttl_ms if ttl is None else (check_ttl(ttl) or self.ttl_ms)
-        if self.token is None:
-            raise LockNotOwnedError(f"lock {self.name!r} is not held by this object")
+        if not self._held():
+            raise LockNotOwnedError(f"lock {self.name!r} is not held by this object; acquire it first")
         with translated(self.space.config):
-            ok = self._extend(keys=[self.key], args=[self.token, ttl_ms])
-        if not ok:
-            self.token = None
-            raise LockNotOwnedError(f"lock {self.name!r} expired or was taken by another holder; cannot extend")
+            try:
+                self.redis_lock.extend(ttl_ms / 1000, replace_ttl=True)
+            except RedisLockNotOwnedError as exc:
+                self.redis_lock.local.token = None  # lost for good: a later release must not claim it
+                raise LockNotOwnedError(
+                    f"lock {self.name!r} expired or was taken by another holder; cannot extend it, acquire it again"
+                ) from exc
+
+    def reacquire(self) -> None:
+        """Reset the expiry to the lock's own ttl (a heartbeat for long work); only while still the owner."""
+        self.extend()
 
     def locked(self) -> bool:
-        """Whether anyone holds the lock now."""
+        """Whether anyone (this library or any redis-py Lock on the same key) holds the lock now."""
         with translated(self.space.config):
-            return bool(self.space.client.exists(self.key))
+            return self.redis_lock.locked()
 
     def owned(self) -> bool:
         """Whether this object still holds the lock (it may have expired while the work ran)."""
-        if self.token is None:
+        if not self._held():
             return False
         with translated(self.space.config):
-            current = self.space.client.get(self.key)
-        return current == self.token.encode()
+            return self.redis_lock.owned()
 
     def __enter__(self) -> DistributedLock:
         if not self.acquire():
-            raise LockTimeoutError(f"lock {self.name!r} not acquired within {self.timeout:g} s")
+            raise LockTimeoutError(
+                f"lock {self.name!r} not acquired within {self.blocking_timeout:g} s: another holder has it; "
+                "wait longer (blocking_timeout=) or find the holder that does not release it"
+            )
         return self
 
     def __exit__(
@@ -178,5 +204,5 @@ class DistributedLock:
         try:
             self.release()
         except LockNotOwnedError:
-            if hasattr(exc, "add_note"):
+            if hasattr(exc, "add_note"):  # Python 3.11+
                 exc.add_note(f"the lock {self.name!r} had also expired before release")

@@ -75,9 +75,9 @@ class VectorStore(MilvusConnection):
         *,
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         consistency: Consistency = "Strong",
-        metrics: Tracker | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
-        super().__init__(config, metrics=metrics)
+        super().__init__(config, tracker=tracker)
         self.max_batch_bytes = max_batch_bytes
         self.consistency = consistency
         self._info: dict[str, CollectionInfo] = {}
@@ -135,7 +135,6 @@ class VectorStore(MilvusConnection):
                 name, schema=milvus_schema, index_params=params, consistency_level=consistency or self.consistency
             ),
             collection=name,
-            retry=False,
         )
         if load:
             self.load(name)
@@ -250,7 +249,6 @@ class VectorStore(MilvusConnection):
                     operation,
                     lambda batch=batch: method(collection, batch, partition_name=partition or ""),  # type: ignore[misc]
                     collection=collection,
-                    retry=operation == "upsert",  # an insert retried after a lost answer could duplicate rows
                 )
             except NotFoundError:
                 raise  # a missing collection or partition fails every batch alike: say it once

@@ -3,5 +3,14 @@
 from vectorstack.monitoring.alerts import RULES_FILE, SmtpAlertNotifier, alert_rules, write_alert_rules
 from vectorstack.monitoring.dashboard import grafana_dashboard
 from vectorstack.monitoring.metrics import Metrics
+from vectorstack.monitoring.pushgateway import Pushgateway
 
-__all__ = ["RULES_FILE", "Metrics", "SmtpAlertNotifier", "alert_rules", "grafana_dashboard", "write_alert_rules"]
+__all__ = [
+    "RULES_FILE",
+    "Metrics",
+    "Pushgateway",
+    "SmtpAlertNotifier",
+    "alert_rules",
+    "grafana_dashboard",
+    "write_alert_rules",
+]

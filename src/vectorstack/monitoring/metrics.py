@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-import urllib.error
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
@@ -17,14 +16,13 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
-    delete_from_gateway,
-    push_to_gateway,
     start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from vectorstack.errors import InvalidInputError, ServiceUnavailableError
+from vectorstack.errors import InvalidInputError
+from vectorstack.monitoring.pushgateway import Pushgateway
 
 NAMESPACE = "vectorstack"
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -143,20 +141,16 @@ class Metrics:
     def push(
         self, gateway_url: str, job: str, *, grouping_key: Mapping[str, str] | None = None, timeout: float = 5.0
     ) -> None:
-        """Push this registry for a batch job (replaces the job's previous push)."""
+        """Push this registry for a batch job (replaces the job's previous push). To push often, keep one
+        `Pushgateway` client instead: this opens and closes one per call."""
         check_name(job, "label")
-        try:
-            push_to_gateway(
-                gateway_url, job=job, registry=self.registry, grouping_key=dict(grouping_key or {}), timeout=timeout
-            )
-        except (urllib.error.URLError, OSError) as exc:
-            raise ServiceUnavailableError("pushgateway", gateway_url, timeout, exc, "Check PUSHGATEWAY_URL") from exc
+        with Pushgateway(gateway_url, timeout=timeout) as gateway:
+            gateway.push(self.registry, job, grouping_key=grouping_key)
 
     @staticmethod
     def delete_pushed(
         gateway_url: str, job: str, *, grouping_key: Mapping[str, str] | None = None, timeout: float = 5.0
     ) -> None:
-        try:
-            delete_from_gateway(gateway_url, job=job, grouping_key=dict(grouping_key or {}), timeout=timeout)
-        except (urllib.error.URLError, OSError) as exc:
-            raise ServiceUnavailableError("pushgateway", gateway_url, timeout, exc, "Check PUSHGATEWAY_URL") from exc
+        """Remove what `push` left on the gateway for `job` (and `grouping_key`)."""
+        with Pushgateway(gateway_url, timeout=timeout) as gateway:
+            gateway.delete(job, grouping_key=grouping_key)

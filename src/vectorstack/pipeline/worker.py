@@ -6,10 +6,15 @@ Delivery is at-least-once with idempotent writes, which makes the end result exa
 - records are upserted by primary key, so a redelivered record replaces itself (same id, same content);
 - within one batch the last record of an id wins, as it would have across two batches.
 
-Nothing stops the worker but `stop()` (or SIGINT/SIGTERM through the CLI): an unreachable Milvus is
-retried with backoff (the batch is neither committed nor skipped), an unreachable Redis marks the touched
-ids dirty and they are removed from the cache once it answers again (so no stale entry outlives the
-outage), and a poison record goes to the dead-letter topic with its reason and never reaches Milvus.
+What stops the worker: `stop()` (or SIGINT/SIGTERM through the CLI), and an error retrying cannot fix.
+Transient failures (`vectorstack.retry.is_transient`: a service unreachable or not answering in time) are
+waited out: an unreachable Milvus is retried with the library's back-off (the batch is neither committed
+nor skipped), an unreachable Redis marks the touched ids dirty and they are removed from the cache once it
+answers again (so no stale entry outlives the outage). A poison record goes to the dead-letter topic with
+its reason and never reaches Milvus. Anything else where a batch depends on it (polling Kafka, writing to
+Milvus, dead-lettering: a missing collection, input refused that is not one record's fault) and refused
+credentials anywhere stop the worker with `IngestStoppedError` naming the stage and the cause; the batch
+in hand is not committed, so a worker started after the fix gets it again.
 """
 
 from __future__ import annotations
@@ -22,22 +27,35 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from tenacity import RetryCallState
+
 from vectorstack.cache import RedisCache
 from vectorstack.config import KafkaConfig, MilvusConfig, RedisConfig, S3Config
-from vectorstack.errors import BatchWriteError, InvalidInputError, VectorStackError
+from vectorstack.errors import (
+    AuthenticationError,
+    BatchWriteError,
+    IngestStoppedError,
+    InvalidInputError,
+    PermissionDeniedError,
+    UnknownTopicError,
+    VectorStackError,
+)
 from vectorstack.milvus import VectorStore
 from vectorstack.monitoring import Metrics
 from vectorstack.pipeline.cache import RecordCache
 from vectorstack.pipeline.settings import PipelineSettings
 from vectorstack.pipeline.telemetry import PipelineMetrics
+from vectorstack.retry import is_transient, policy
 from vectorstack.storage import ObjectStore
 from vectorstack.storage.backup import BackupInfo, CollectionBackup
 from vectorstack.streaming import StreamConsumer, StreamProducer, TopicAdmin
 from vectorstack.streaming.codec import DecodeError, VectorRecord, decode
 from vectorstack.streaming.consumer import DeadLetters, Received
 
-MAX_BACKOFF = 5.0
 T = TypeVar("T")
+# Errors that no stage waits out, not even the best-effort ones: credentials stay wrong until someone
+# changes them.
+CREDENTIALS_REFUSED = (AuthenticationError, PermissionDeniedError)
 
 
 class _Stopping(Exception):
@@ -88,16 +106,20 @@ class IngestWorker:
         self._dirty: set[Any] = set()  # ids whose cache entry may be stale: removed once Redis answers
         self._last_complaint: dict[str, float] = {}
         self._ingested_at_backup = 0
+        # Set once a batch is abandoned (stopped mid-wait, or a fatal error): its offsets are among the
+        # consumer's positions already, so nothing may be committed any more; a new worker redoes it.
+        self._abandoned = False
         kafka = kafka or KafkaConfig.from_env()
         # Connect to everything now: a wrong address fails here with the library's error, not mid-batch.
-        self.store = VectorStore(milvus or MilvusConfig.from_env(), metrics=self.metrics)
+        self.store = VectorStore(milvus or MilvusConfig.from_env(), tracker=self.metrics)
         try:
             self.store.create_collection(settings.collection, settings.schema(), index=settings.index, exist_ok=True)
             self.admin = TopicAdmin(kafka)
             self.admin.create_topic(settings.dlq_topic, partitions=1, exist_ok=True)
-            self.producer = StreamProducer(kafka, metrics=self.metrics)
+            self.producer = StreamProducer(kafka, tracker=self.metrics)
             self.dead_letters = DeadLetters(self.producer, settings.dlq_topic)
-            self.redis = RedisCache(redis or RedisConfig.from_env(), namespace=settings.cache_namespace)
+            redis = redis or RedisConfig.from_env()
+            self.redis = RedisCache(redis, namespace=settings.cache_namespace, tracker=self.metrics)
             self.cache = RecordCache(self.redis, settings.cache_ttl)
             self.backups = (
                 CollectionBackup(
@@ -110,7 +132,7 @@ class IngestWorker:
                 else None
             )
             static = {"group.instance.id": instance_id} if instance_id else {}
-            self.consumer = StreamConsumer([settings.topic], settings.group, kafka, metrics=self.metrics, extra=static)
+            self.consumer = StreamConsumer([settings.topic], settings.group, kafka, tracker=self.metrics, extra=static)
         except BaseException:
             self.store.close()
             raise
@@ -168,6 +190,9 @@ class IngestWorker:
         try:
             messages = self.consumer.poll(self.settings.batch_size, self.settings.batch_wait)
         except VectorStackError as exc:
+            # A topic not there (yet, or again after a broker restart) is waited for like an outage.
+            if not (is_transient(exc) or isinstance(exc, UnknownTopicError)):
+                raise self._fatal("kafka", exc) from exc
             self._trouble("kafka", exc)
             self._sleep(0.5)
             return 0
@@ -241,16 +266,34 @@ class IngestWorker:
             return self._retrying("milvus", attempt)
 
     def _retrying(self, stage: str, attempt: Callable[[], T]) -> T:
-        """Call `attempt` until it stops raising the library's errors (an outage), backing off from 0.2 s
-        to MAX_BACKOFF; `stop()` ends the wait with _Stopping, so nothing after it is committed."""
-        delay = 0.2
-        while True:
-            try:
-                return attempt()
-            except VectorStackError as exc:
-                self._trouble(stage, exc)
-                self._sleep(delay)
-                delay = min(delay * 2, MAX_BACKOFF)
+        """Call `attempt` under the library's retry policy for as long as its failures are transient (an
+        outage); `stop()` ends the wait with _Stopping, and any other error stops the worker (_fatal):
+        either way nothing of the batch is committed."""
+
+        def note(state: RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
+            if failure is not None:
+                self._trouble(stage, failure)
+
+        retrying = policy(sleep=self._sleep, before_sleep=note)
+        try:
+            return retrying(attempt)
+        except VectorStackError as exc:
+            raise self._fatal(stage, exc) from exc
+
+    def _fatal(self, stage: str, exc: VectorStackError) -> IngestStoppedError:
+        """The error that stops the worker: the batch in hand is abandoned, never committed."""
+        self._abandoned = True
+        self.telemetry.error(stage)
+        self.say(f"{stage}: {exc} (not retried: stopping)")
+        return IngestStoppedError(stage, exc)
+
+    def _best_effort(self, stage: str, exc: VectorStackError) -> None:
+        """A side duty failed (cache, events, commit, lag, metrics, backup): noted, and the next batch
+        tries again, unless the credentials were refused, which no retry fixes."""
+        if isinstance(exc, CREDENTIALS_REFUSED):
+            raise self._fatal(stage, exc) from exc
+        self._trouble(stage, exc)
 
     def _dead_letter(self, message: Received, reason: str) -> None:
         """Send to the dead-letter topic, retrying while Kafka is away: an offset past a poison record is
@@ -268,7 +311,7 @@ class IngestWorker:
                 self.cache.put_many(stored)
                 return
         except VectorStackError as exc:
-            self._trouble("cache", exc)
+            self._best_effort("cache", exc)
         self._dirty.update(r.id for r in stored)
 
     def _clean_dirty(self) -> bool:
@@ -279,7 +322,7 @@ class IngestWorker:
         try:
             self.cache.delete_many(sorted(self._dirty, key=str))
         except VectorStackError as exc:
-            self._trouble("cache", exc)
+            self._best_effort("cache", exc)
             return False
         self.say(f"cache: removed {len(self._dirty)} entries that may have gone stale while Redis was away")
         self._dirty.clear()
@@ -294,20 +337,22 @@ class IngestWorker:
                 {"worker": self.name, "count": len(stored), "ids": [r.id for r in stored]},
             )
         except VectorStackError as exc:
-            self._trouble("events", exc)
+            self._best_effort("events", exc)
 
     def _commit(self) -> None:
+        if self._abandoned:
+            return
         try:
             self.consumer.commit()
         except VectorStackError as exc:
-            self._trouble("commit", exc)  # kept positions are committed with the next batch
+            self._best_effort("commit", exc)  # kept positions are committed with the next batch
 
     # -- side duties ------------------------------------------------------------------------------------
     def update_lag(self) -> int:
         try:
             self.lag = sum(self.admin.consumer_lag(self.settings.group, self.settings.topic).values())
         except VectorStackError as exc:
-            self._trouble("lag", exc)
+            self._best_effort("lag", exc)
         else:
             self.telemetry.lag.set(self.lag)
         return self.lag
@@ -317,7 +362,7 @@ class IngestWorker:
         try:
             self.metrics.push(self.pushgateway_url, self.settings.metrics_job, grouping_key={"instance": self.name})
         except VectorStackError as exc:
-            self._trouble("metrics", exc)
+            self._best_effort("metrics", exc)
 
     def backup_now(self) -> BackupInfo:
         if self.backups is None:
@@ -337,7 +382,7 @@ class IngestWorker:
             self.backup_now()
             self._ingested_at_backup = self.summary.ingested
         except VectorStackError as exc:
-            self._trouble("backup", exc)
+            self._best_effort("backup", exc)
 
     def progress(self, *, final: bool = False) -> str:
         rate = self.summary.rate if final else self.telemetry.current_rate()
@@ -360,6 +405,7 @@ class IngestWorker:
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
+            self._abandoned = True  # the batch waiting for a service (if any) must not be committed
             raise _Stopping
 
     # -- closing ----------------------------------------------------------------------------------------

@@ -66,12 +66,12 @@ class ObjectStore:
         multipart_threshold: int = 16 * MiB,
         part_size: int = 16 * MiB,
         max_concurrency: int = 4,
-        metrics: Tracker | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         if part_size < 5 * MiB:
             raise InvalidInputError("S3 parts must be at least 5 MiB")
         self.config = config or S3Config.from_env()
-        self.metrics = metrics
+        self.tracker = tracker
         cfg = self.config
         self.client = boto3.client(
             "s3",
@@ -94,7 +94,7 @@ class ObjectStore:
 
     def _call(self, operation: str, fn: Callable[[], T], bucket: str = "", key: str = "") -> T:
         # Translated inside the tracked block, so errors are counted by the library's kinds (NotFoundError...).
-        with tracked(self.metrics, "s3", operation):
+        with tracked(self.tracker, "s3", operation):
             try:
                 return fn()
             except Exception as exc:

@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic  # type: ignore[attr-defined]
 
 from vectorstack.config import KafkaConfig
-from vectorstack.errors import InvalidInputError, UnknownTopicError
+from vectorstack.errors import AlreadyExistsError, InvalidInputError, UnknownTopicError
 from vectorstack.streaming.errors import translate
 
 
@@ -60,7 +60,7 @@ class TopicAdmin:
             future.result(timeout=self.config.timeout)
         except KafkaException as exc:
             error = self._fail(exc, "create_topic", topic)
-            if exist_ok and "exists already" in str(error):
+            if exist_ok and isinstance(error, AlreadyExistsError):  # KafkaError.TOPIC_ALREADY_EXISTS
                 return False
             raise error from exc
         return True

@@ -76,10 +76,10 @@ class StreamConsumer:
         on_revoke: Rebalance | None = None,
         from_beginning: bool = True,
         extra: Mapping[str, str | int | float | bool] | None = None,
-        metrics: Tracker | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         self.config = config or KafkaConfig.from_env()
-        self.metrics = metrics
+        self.tracker = tracker
         self.expected_dim = expected_dim
         self.dead_letters = dead_letters
         self.topics = list(topics)
@@ -122,12 +122,12 @@ class StreamConsumer:
         (a broker away) raises only when no message came with it; otherwise it is kept in `last_error`.
         The client reconnects by itself."""
         try:
-            with tracked(self.metrics, "kafka", "poll"):
+            with tracked(self.tracker, "kafka", "poll"):
                 messages: list[Message] = self._consumer.consume(max_messages, timeout)
         except KafkaException as exc:
             raise self._fail(exc, "poll") from exc
-        if self.metrics is not None:
-            self.metrics.count("kafka", "poll", len(messages))
+        if self.tracker is not None:
+            self.tracker.count("kafka", "poll", len(messages))
         received: list[Received] = []
         append, make = received.append, tuple.__new__
         problem: KafkaError | None = None

@@ -45,12 +45,12 @@ class StreamProducer:
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         delivery_timeout: float | None = None,
         extra: Mapping[str, str | int | float | bool] | None = None,
-        metrics: Tracker | None = None,
+        tracker: Tracker | None = None,
     ) -> None:
         if compression not in COMPRESSIONS:
             raise InvalidInputError(f"compression {compression!r} is not one of {', '.join(COMPRESSIONS)}")
         self.config = config or KafkaConfig.from_env()
-        self.metrics = metrics
+        self.tracker = tracker
         self.max_message_bytes = max_message_bytes
         self.settings: dict[str, str | int | float | bool] = {
             **self.config.client_settings(),
@@ -83,10 +83,10 @@ class StreamProducer:
         self, topic: str, messages: Iterable[OutMessage], *, timestamps: Iterable[int | None] = ()
     ) -> DeliveryReport:
         """Send and wait for every delivery report; nothing is lost silently."""
-        with tracked(self.metrics, "kafka", "produce"):
+        with tracked(self.tracker, "kafka", "produce"):
             report = self._send(topic, messages, timestamps=timestamps)
-        if self.metrics is not None:
-            self.metrics.count("kafka", "produce", report.delivered)
+        if self.tracker is not None:
+            self.tracker.count("kafka", "produce", report.delivered)
         return report
 
     def _send(

@@ -1,0 +1,48 @@
+"""An error retrying cannot fix stops the worker at once, says which stage and why, and commits nothing of
+the batch in hand; the command exits non-zero instead of retrying forever."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+from vectorstack.errors import CollectionNotFoundError, CollectionNotLoadedError
+from vectorstack.milvus import VectorStore
+from vectorstack.streaming import TopicAdmin
+
+from .conftest import Pipeline, worker_command
+
+
+def _count_or_zero(store: VectorStore, collection: str) -> int:
+    try:
+        return store.count(collection)
+    except (CollectionNotFoundError, CollectionNotLoadedError):
+        return 0  # the command has not created it yet
+
+
+def test_worker_command_stops_with_the_cause_when_its_collection_is_dropped(
+    pipeline: Pipeline, store: VectorStore, spawn: Callable[..., Any]
+) -> None:
+    settings = pipeline.settings
+    pipeline.produce(pipeline.records(range(300)))
+    proc = spawn(worker_command(pipeline, "--progress-every", "0.5"), pipeline.stack.env)
+    deadline = time.monotonic() + 90
+    while _count_or_zero(store, settings.collection) < 300:
+        assert proc.poll() is None, "the worker command ended before storing anything"
+        assert time.monotonic() < deadline, "the worker command did not store the first 300 records in 90 s"
+        time.sleep(0.25)
+
+    store.drop_collection(settings.collection)  # an operator's mistake: no retry brings it back
+    pipeline.produce(pipeline.records(range(300, 400)))
+    try:
+        output, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the worker kept retrying a missing collection for 30 s instead of stopping") from exc
+    assert proc.returncode == 1, output
+    assert "ingest stopped in the milvus stage" in output, output[-2000:]
+    assert f"collection {settings.collection!r} does not exist" in output, output[-2000:]
+
+    lag = TopicAdmin(pipeline.stack.kafka).consumer_lag(settings.group, settings.topic)
+    assert sum(lag.values()) == 100, f"the 100 records of the failed batch must stay uncommitted: {lag}"
