@@ -7,14 +7,33 @@ Every service session is the same three steps (install its extra, bring up its s
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import nox
+
+
+def _load_flags() -> Callable[[Mapping[str, str], str, bool], bool]:
+    """The one reading of on/off variables, shared with the harness and the library: loaded from its file,
+    not its package, since nox runs before anything (vectorstack's dependencies) is installed."""
+    path = Path(__file__).parent / "src" / "vectorstack" / "flags.py"
+    spec = importlib.util.spec_from_file_location("vectorstack_flags", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and friends look their module up here
+    spec.loader.exec_module(module)
+    parse: Callable[[Mapping[str, str], str, bool], bool] = module.parse_flag
+    return parse
+
+
+parse_flag = _load_flags()
 
 nox.needs_version = ">=2024.10.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -135,7 +154,7 @@ def services_up(session: nox.Session, services: tuple[str, ...], env: dict[str, 
         yield
         failed = False
     finally:
-        if failed and os.environ.get("INTEGRATION_TEST_CLEANUP", "true").lower() in ("0", "false", "no"):
+        if failed and not parse_flag(os.environ, "INTEGRATION_TEST_CLEANUP", True):
             session.run("python", "-m", "testservices", "keep", "--run-id", env["TESTSERVICES_RUN_ID"], env=env)
         else:
             session.run("python", "-m", "testservices", "down", "--run-id", env["TESTSERVICES_RUN_ID"], env=env)
@@ -237,6 +256,13 @@ def bench(session: nox.Session) -> None:
     env = {**test_env(session), "COVERAGE_FILE": os.devnull}
     with services_up(session, services, env):
         session.run("python", "-m", "benchmarks", *session.posargs, env=env)
+
+
+@nox.session(default=False)
+def stability(session: nox.Session) -> None:
+    """Run test sessions N times, optionally under CPU load: `nox -s stability -- [SESSIONS] [--runs N] [--load]`."""
+    session.install("-e", ".", "nox>=2024.10.9")
+    session.run("python", "-m", "benchmarks.stability", *session.posargs)
 
 
 @nox.session

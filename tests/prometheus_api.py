@@ -1,20 +1,30 @@
-"""Reading Prometheus (and other harness-served JSON APIs) from tests: shared by the monitoring and e2e suites."""
+"""Reading Prometheus (and other harness-served HTTP APIs) from tests: shared by the monitoring and e2e suites.
+
+One `requests` session for the whole test process (connections are kept alive between the many polls of a
+test), and a timeout on every call, so a hung server fails the test instead of hanging it.
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.parse
-import urllib.request
 from typing import Any
+
+import requests
+
+TIMEOUT_S = 10.0
+http = requests.Session()
 
 
 def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback URLs from the harness
-        return json.loads(answer.read())
+    """The JSON body of a GET; an HTTP error status fails the test (raises `requests.HTTPError`)."""
+    answer = http.get(url, timeout=TIMEOUT_S)
+    answer.raise_for_status()
+    return answer.json()
 
 
 def promql(prometheus_url: str, query: str) -> list[dict[str, Any]]:
     """The result vector of an instant query; fails the test if Prometheus refuses the query."""
-    answer = get_json(f"{prometheus_url}/api/v1/query?{urllib.parse.urlencode({'query': query})}")
-    assert answer["status"] == "success", answer
-    return list(answer["data"]["result"])
+    answer = http.get(f"{prometheus_url}/api/v1/query", params={"query": query}, timeout=TIMEOUT_S)
+    answer.raise_for_status()
+    body = answer.json()
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])

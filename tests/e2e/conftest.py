@@ -129,22 +129,6 @@ def running(worker: IngestWorker, **run_kwargs: Any) -> Iterator[IngestWorker]:
         raise failure[0]
 
 
-def eventually(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    """Poll until `check()` returns something truthy; fail with `what` and the last error or value."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = check()
-            if last:
-                return last
-        except Exception as exc:  # noqa: BLE001 - services may be restarting: report the last one
-            last = exc
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not true after {timeout:.0f} s (last: {last!r})", pytrace=False)
-        time.sleep(interval)
-
-
 def milvus_rows(store: VectorStore, collection: str) -> list[dict[str, Any]]:
     return [row for batch in store.iterate(collection, batch_size=2000) for row in batch]
 

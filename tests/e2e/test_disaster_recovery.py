@@ -10,7 +10,8 @@ import numpy as np
 
 from vectorstack.milvus import IndexSpec, VectorStore
 
-from .conftest import Pipeline, assert_exactly_once, eventually, running
+from ..waiting import eventually
+from .conftest import Pipeline, assert_exactly_once, running
 
 RESTORE_COMMAND = ["-m", "vectorstack.pipeline"]
 
@@ -26,7 +27,7 @@ def test_backup_drop_and_restore_give_identical_search_results(
     settings = pipeline.settings
     pipeline.produce(pipeline.records(range(3000)))
     with running(pipeline.worker()) as worker:
-        eventually(lambda: worker.summary.ingested >= 3000, 90, "3000 records stored")
+        eventually(lambda: worker.summary.ingested, "3000 records stored", timeout=90, until=lambda n: n >= 3000)
     queries = np.random.default_rng(42).random((20, settings.dimension), dtype=np.float32)
 
     def search() -> list[list[tuple[Any, float, dict[str, Any]]]]:

@@ -17,7 +17,8 @@ import pytest
 from vectorstack.milvus import VectorStore
 from vectorstack.streaming import StreamProducer, TopicAdmin
 
-from .conftest import Pipeline, assert_exactly_once, eventually, running
+from ..waiting import eventually
+from .conftest import Pipeline, assert_exactly_once, running
 
 PRODUCERS = 3
 SECONDS = 8.0
@@ -63,12 +64,13 @@ def test_sustained_load_with_two_workers_in_one_group(
         produced_seconds = time.monotonic() - started
         assert not errors, errors
         eventually(
-            lambda: first.summary.ingested + second.summary.ingested >= pipeline.produced,
-            180,
-            f"both workers stored all {pipeline.produced} records",
+            lambda: first.summary.ingested + second.summary.ingested,
+            f"both workers to store all {pipeline.produced} records",
+            timeout=180,
+            until=lambda n: n >= pipeline.produced,
         )
         drained_seconds = time.monotonic() - started
-        eventually(lambda: first.update_lag() == 0 and second.update_lag() == 0, 60, "the lag drained")
+        eventually(lambda: first.update_lag() == 0 and second.update_lag() == 0, "the lag drained", timeout=60)
         assert first.consumer.assignment(), "the group shares the partitions"
         assert second.consumer.assignment(), "the group shares the partitions"
         assert first.summary.ingested > 0

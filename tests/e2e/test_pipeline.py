@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from vectorstack.cache import RedisCache
+from vectorstack.errors import CollectionNotFoundError, CollectionNotLoadedError
 from vectorstack.milvus import VectorStore
 from vectorstack.monitoring import Metrics
 from vectorstack.pipeline import CachedReader, RecordCache
@@ -20,12 +21,12 @@ from vectorstack.streaming import StreamConsumer, StreamProducer, TopicAdmin, Ve
 from vectorstack.streaming.codec import MAGIC
 from vectorstack.streaming.consumer import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE
 
+from ..waiting import eventually
 from .conftest import (
     DIM,
     Pipeline,
     assert_cache_not_stale,
     assert_exactly_once,
-    eventually,
     prom_value,
     running,
     worker_command,
@@ -42,8 +43,12 @@ def test_records_flow_into_milvus_the_cache_prometheus_and_s3(
         subscription = events_cache.events.subscribe(settings.events_channel)
         pipeline.produce(records)
         with running(pipeline.worker(pushgateway_url=stack.pushgateway_url)) as worker:
-            eventually(lambda: worker.summary.ingested >= 2000, 90, "all 2000 records stored")
-            eventually(lambda: any(b.rows == 2000 for b in worker.summary.backups), 60, "a backup of all records")
+            eventually(
+                lambda: worker.summary.ingested, "all 2000 records stored", timeout=90, until=lambda n: n >= 2000
+            )
+            eventually(
+                lambda: any(b.rows == 2000 for b in worker.summary.backups), "a backup of all records", timeout=60
+            )
         announced: set[Any] = set()
         while len(announced) < 2000:
             event = subscription.get(timeout=10)
@@ -75,7 +80,11 @@ def test_records_flow_into_milvus_the_cache_prometheus_and_s3(
 
     # Prometheus: the pushed counters, scraped from the Pushgateway.
     query = f'sum(vectorstack_pipeline_records_ingested_total{{job="{settings.metrics_job}"}})'
-    eventually(lambda: prom_value(stack.prometheus_url, query) == 2000, 30, f"Prometheus shows 2000 for {query}")
+    eventually(
+        lambda: prom_value(stack.prometheus_url, query),
+        f"Prometheus to show 2000 for {query}",
+        until=lambda v: v == 2000,
+    )
     batches = prom_value(
         stack.prometheus_url, f'sum(vectorstack_pipeline_batches_total{{job="{settings.metrics_job}"}})'
     )
@@ -94,10 +103,12 @@ def test_milvus_cache_and_metrics_agree(pipeline: Pipeline, store: VectorStore, 
     group = {"pipeline": pipeline.settings.group}
     pipeline.produce(pipeline.records(range(1500)))
     with running(pipeline.worker(metrics=metrics)) as worker:
-        eventually(lambda: worker.summary.ingested >= 1500, 90, "the first 1500 records stored")
+        eventually(
+            lambda: worker.summary.ingested, "the first 1500 records stored", timeout=90, until=lambda n: n >= 1500
+        )
         # A second version of every third record: Milvus and the cache must both end with it.
         pipeline.produce(pipeline.records(range(0, 1500, 3), version=1))
-        eventually(lambda: worker.summary.ingested >= 2000, 90, "the 500 updates stored")
+        eventually(lambda: worker.summary.ingested, "the 500 updates stored", timeout=90, until=lambda n: n >= 2000)
     assert_exactly_once(store, pipeline)
     assert assert_cache_not_stale(record_cache, pipeline) == 1500, "every stored record is cached"
     registry = metrics.registry
@@ -141,22 +152,27 @@ def test_poison_records_go_to_the_dead_letter_topic_and_the_pipeline_goes_on(
         pipeline.produce(pipeline.records(range(300, 600)), producer)
     with running(pipeline.worker()) as worker:
         eventually(
-            lambda: worker.summary.ingested >= 600 and worker.summary.dead_lettered >= len(poison),
-            90,
-            "good records stored and poison dead-lettered",
+            lambda: (worker.summary.ingested, worker.summary.dead_lettered),
+            f"600 good records stored and {len(poison)} poison ones dead-lettered",
+            timeout=90,
+            until=lambda counts: counts[0] >= 600 and counts[1] >= len(poison),
         )
     assert worker.summary.dead_lettered == len(poison)
     assert_exactly_once(store, pipeline)  # only the good ones, each once
 
     reasons: dict[bytes | None, str] = {}
     with StreamConsumer([pipeline.settings.dlq_topic], f"{pipeline.settings.group}_dlq", pipeline.stack.kafka) as dlq:
-        deadline_polls = 0
-        while len(reasons) < len(poison) and deadline_polls < 60:
-            deadline_polls += 1
+
+        def read_more() -> int:
             for message in dlq.poll(100, timeout=0.5):
                 headers = dict(message.headers)
                 assert headers[HEADER_DLQ_SOURCE].decode().startswith(pipeline.settings.topic + "/")
                 reasons[message.key] = headers[HEADER_DLQ_REASON].decode()
+            return len(reasons)
+
+        eventually(
+            read_more, f"all {len(poison)} on the dead-letter topic", interval=0, until=lambda n: n >= len(poison)
+        )
     assert len(reasons) == len(poison), f"dead-letter topic holds {len(reasons)} of {len(poison)}"
     for key, _value, _headers, why in poison:
         assert why in reasons[key], f"{key!r}: reason {reasons[key]!r} should mention {why!r}"
@@ -167,7 +183,13 @@ def test_worker_command_stops_cleanly_on_sigterm_with_offsets_committed(
 ) -> None:
     pipeline.produce(pipeline.records(range(1000)))
     proc = spawn(worker_command(pipeline, "--progress-every", "0.5"), pipeline.stack.env)
-    eventually(lambda: store.count(pipeline.settings.collection) == 1000, 90, "the worker command stored 1000")
+    eventually(
+        lambda: store.count(pipeline.settings.collection),
+        "the worker command to store 1000 records",
+        timeout=90,
+        until=lambda n: n == 1000,
+        ignoring=(CollectionNotFoundError, CollectionNotLoadedError),  # the command has not created it yet
+    )
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output

@@ -12,6 +12,8 @@ from testservices.state import Endpoint
 from vectorstack.config import KafkaConfig
 from vectorstack.streaming import StreamConsumer, TopicAdmin
 
+from ..waiting import eventually
+
 T = TypeVar("T")
 
 
@@ -64,11 +66,13 @@ def consumers(cleanup: Callable[..., None]) -> Iterator[Callable[[StreamConsumer
 
 
 def drain(poll: Callable[[], list[T]], want: int, timeout: float = 30.0) -> list[T]:
-    """Poll until `want` items arrived or `timeout` passed (a group join alone can take a second)."""
-    import time
-
+    """Poll until `want` items arrived (a group join alone can take a second); fail the test, saying how
+    many came, if they do not within `timeout` seconds."""
     got: list[T] = []
-    deadline = time.monotonic() + timeout
-    while len(got) < want and time.monotonic() < deadline:
+
+    def more() -> int:
         got.extend(poll())
+        return len(got)
+
+    eventually(more, f"{want} messages", timeout=timeout, interval=0, until=lambda n: n >= want)
     return got

@@ -28,6 +28,7 @@ from vectorstack.streaming import (
 )
 from vectorstack.streaming.consumer import HEADER_DLQ_REASON, HEADER_DLQ_SOURCE
 
+from ..waiting import eventually
 from .conftest import drain
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
@@ -51,10 +52,18 @@ def test_two_consumers_split_the_partitions(
     first = consumers(StreamConsumer([topic], group, kafka_config, on_assign=assigned["a"].extend))
     second = consumers(StreamConsumer([topic], group, kafka_config, on_assign=assigned["b"].extend))
     seen: list[tuple[int, int]] = []
-    deadline = time.monotonic() + 30
-    while (len(seen) < 200 or not (first.assignment() and second.assignment())) and time.monotonic() < deadline:
-        seen += [(m.partition, m.offset) for m in first.poll(timeout=0.2)]
-        seen += [(m.partition, m.offset) for m in second.poll(timeout=0.2)]
+
+    def poll_both() -> tuple[int, bool]:
+        seen.extend((m.partition, m.offset) for m in first.poll(timeout=0.2))
+        seen.extend((m.partition, m.offset) for m in second.poll(timeout=0.2))
+        return len(seen), bool(first.assignment() and second.assignment())
+
+    eventually(
+        poll_both,
+        "200 messages and partitions for both consumers (messages seen, both assigned)",
+        interval=0,
+        until=lambda state: state[0] >= 200 and state[1],
+    )
     mine, theirs = set(first.assignment()), set(second.assignment())
     assert mine, "the first consumer got partitions"
     assert theirs, "the second consumer got partitions"

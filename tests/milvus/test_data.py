@@ -47,6 +47,7 @@ def test_search_with_a_metadata_filter(store: VectorStore, collection: str) -> N
         filter='category == "c1" and price < 50',
         output_fields=["category", "price"],
     )
+    assert len(hits) == 2, "one result list per query"
     for per_query in hits:
         assert per_query, "the filter leaves 17 candidates"
         assert all(h.fields["category"] == "c1" and h.fields["price"] < 50 for h in per_query)

@@ -50,6 +50,7 @@ def test_index_parameters_are_applied(
     store.drop_index(collection)
     store.create_index(collection, index, metric="L2")
     described = store.describe_index(collection)
+    assert described["index_type"] == index.type
     for key, value in expected_params.items():
         assert str(described[key]) == value
 

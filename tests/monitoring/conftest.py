@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from testservices.state import Endpoint
 
-from ..prometheus_api import get_json, promql
+from ..prometheus_api import TIMEOUT_S, get_json, http, promql
 
 __all__ = ["get_json", "promql"]  # the suite's modules import them from here
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +22,8 @@ def stack(
 
 
 def reload_prometheus(prometheus_url: str) -> None:
-    request = urllib.request.Request(f"{prometheus_url}/-/reload", method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-        pass
+    """Make Prometheus read its rule files again (the harness starts it with --web.enable-lifecycle)."""
+    http.post(f"{prometheus_url}/-/reload", timeout=TIMEOUT_S).raise_for_status()
 
 
 def mails(api_url: str) -> list[dict[str, Any]]:
@@ -39,25 +32,3 @@ def mails(api_url: str) -> list[dict[str, Any]]:
 
 def series_values(prometheus_url: str, query: str, label: str) -> dict[str, float]:
     return {r["metric"][label]: float(r["value"][1]) for r in promql(prometheus_url, query)}
-
-
-def until_equal(produce: Callable[[], T], expected: T, timeout: float = 30.0) -> T:
-    """Poll until `produce()` equals `expected` (a scrape may land between two increments); fail with the last."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = produce()
-        if value == expected or time.monotonic() > deadline:
-            return value
-        time.sleep(0.25)
-
-
-def eventually(produce: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25) -> T:
-    """Poll until `produce` returns something truthy; fail with the time waited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = produce()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout:g} s", pytrace=False)
-        time.sleep(interval)

@@ -6,7 +6,6 @@ import json
 import shutil
 import smtplib
 import subprocess
-import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
@@ -16,7 +15,9 @@ import yaml
 
 from vectorstack.monitoring import RULES_FILE, Metrics, SmtpAlertNotifier, alert_rules, grafana_dashboard
 
-from .conftest import eventually, get_json, mails, promql, reload_prometheus
+from ..prometheus_api import TIMEOUT_S, http
+from ..waiting import eventually
+from .conftest import get_json, mails, promql, reload_prometheus
 
 pytestmark = [pytest.mark.integration, pytest.mark.monitoring]
 
@@ -44,13 +45,12 @@ def test_an_alert_fires_as_email_then_resolves(
 
     metrics.ingest_lag.labels(pipeline).set(5000)
     metrics.push(stack["PUSHGATEWAY_URL"], pipeline)
-    firing = eventually(lambda: [s for s in subjects() if "FIRING" in s], timeout=60)
-    assert firing, "the alert arrived by mail"
+    eventually(lambda: [s for s in subjects() if "FIRING" in s], "the FIRING alert by mail", timeout=60)
     message = next(m for m in mails(stack["MAIL_API_URL"]) if alert in m["subject"])
     assert [to["address"] for to in message["to"]] == [stack["ALERT_EMAIL_TO"]]
     metrics.ingest_lag.labels(pipeline).set(3)
     metrics.push(stack["PUSHGATEWAY_URL"], pipeline)
-    assert eventually(lambda: [s for s in subjects() if "RESOLVED" in s], timeout=60)
+    eventually(lambda: [s for s in subjects() if "RESOLVED" in s], "the RESOLVED alert by mail", timeout=60)
 
 
 def test_prometheus_loaded_the_project_rules(stack: dict[str, str]) -> None:
@@ -81,11 +81,9 @@ def test_direct_smtp_notifier_and_plain_smtplib_reach_the_capture(
     with smtplib.SMTP(stack["SMTP_HOST"], int(stack["SMTP_PORT"]), timeout=10) as smtp:
         smtp.send_message(plain)
     subjects = eventually(
-        lambda: (
-            [m["subject"] for m in mails(stack["MAIL_API_URL"]) if marker in m["subject"]]
-            if len([m for m in mails(stack["MAIL_API_URL"]) if marker in m["subject"]]) == 2
-            else None
-        )
+        lambda: [m["subject"] for m in mails(stack["MAIL_API_URL"]) if marker in m["subject"]],
+        "both mails in the capture",
+        until=lambda found: len(found) == 2,
     )
     assert f"[CRITICAL] Direct_{marker}: disk almost full" in subjects
     assert f"Plain_{marker}" in subjects
@@ -105,20 +103,22 @@ def test_dashboard_is_valid_json_and_covers_every_metric() -> None:
 def test_alertmanager_routes_an_alert_to_the_mailbox(stack: dict[str, str], unique_name: Callable[[str], str]) -> None:
     name = unique_name("Routed")
     body = json.dumps([{"labels": {"alertname": name, "severity": "critical"}, "annotations": {"summary": "test"}}])
-    request = urllib.request.Request(  # noqa: S310 - loopback URL from the harness
+    answer = http.post(
         f"{stack['ALERTMANAGER_URL']}/api/v2/alerts",
         data=body.encode(),
-        method="POST",
         headers={"Content-Type": "application/json"},
+        timeout=TIMEOUT_S,
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-        assert answer.status == 200
+    assert answer.status_code == 200, answer.text
     subject = eventually(
-        lambda: next((m["subject"] for m in mails(stack["MAIL_API_URL"]) if name in m["subject"]), None)
+        lambda: next((m["subject"] for m in mails(stack["MAIL_API_URL"]) if name in m["subject"]), ""),
+        f"a mail about {name}",
     )
     assert "FIRING" in subject
 
 
 def test_every_shipped_rule_is_valid_promql_on_the_live_server(stack: dict[str, str]) -> None:
-    for rule in alert_rules()["groups"][0]["rules"]:
+    rules = alert_rules()["groups"][0]["rules"]
+    assert len(rules) == 3, "the three shipped rules (promtool counts them too)"
+    for rule in rules:
         promql(stack["PROMETHEUS_URL"], rule["expr"])  # raises on a query the server cannot parse

@@ -7,7 +7,6 @@ that prefix's keys with SCAN + UNLINK and fails the test if any survive. Nothing
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
@@ -115,13 +114,3 @@ def silent_server() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(16)  # the kernel completes the handshakes; nobody ever reads or writes
         yield int(listener.getsockname()[1])
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15.0, interval: float = 0.05) -> bool:
-    """Poll instead of sleeping a fixed time: fast on a quick machine, patient on a slow shared one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()

@@ -11,7 +11,7 @@ import pytest
 from vectorstack.cache import RedisCache
 from vectorstack.errors import InvalidInputError, LockNotOwnedError, LockTimeoutError, RateLimitExceededError
 
-from .conftest import eventually
+from ..waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -54,7 +54,7 @@ def test_rate_limiter_window_slides(cache: RedisCache) -> None:
     refused = limiter.hit()
     assert not refused.admitted
     assert 0 < refused.retry_after <= 2
-    assert eventually(lambda: limiter.hit().admitted), "a slot frees once the oldest call leaves the window"
+    eventually(lambda: limiter.hit().admitted, "a slot to free once the oldest call leaves the 2 s window")
 
 
 @pytest.mark.parametrize(("limit", "window"), [(0, 1.0), (-1, 1.0), (5, 0), (5, -1), (2.5, 1.0), (True, 1.0)])
@@ -83,7 +83,7 @@ def test_a_non_owner_cannot_release(cache: RedisCache) -> None:
     holder = cache.lock("job", ttl=0.3)
     assert holder.acquire()
     newcomer = cache.lock("job", ttl=30)
-    assert newcomer.acquire(timeout=15), "the holder's lock expires after 0.3 s"
+    assert newcomer.acquire(blocking_timeout=15), "the holder's lock expires after 0.3 s"
     with pytest.raises(LockNotOwnedError, match="expired or was taken"):
         holder.release()
     assert newcomer.owned(), "the failed release did not remove the new owner's lock"
@@ -120,7 +120,7 @@ def test_lock_under_contention_loses_no_update(cache: RedisCache, make_cache: Ca
     def worker(client: RedisCache) -> None:
         try:
             for _ in range(25):
-                with client.lock("counter-lock", ttl=30, timeout=60):
+                with client.lock("counter-lock", ttl=30, blocking_timeout=60):
                     value = int(client.kv.get_text("counter") or "0")
                     client.kv.set("counter", str(value + 1))  # read-modify-write: only safe under the lock
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
@@ -140,9 +140,9 @@ def test_lock_under_contention_loses_no_update(cache: RedisCache, make_cache: Ca
 def test_lock_timeout(cache: RedisCache) -> None:
     held = cache.lock("busy", ttl=30)
     assert held.acquire()
-    with pytest.raises(LockTimeoutError, match=r"not acquired within 0\.2 s"), cache.lock("busy", timeout=0.2):
+    with pytest.raises(LockTimeoutError, match=r"not acquired within 0\.2 s"), cache.lock("busy", blocking_timeout=0.2):
         pass
-    assert not cache.lock("busy").acquire(timeout=0)
+    assert not cache.lock("busy").acquire(blocking_timeout=0)
     held.release()
 
 
@@ -162,7 +162,7 @@ def test_bad_lock_settings(cache: RedisCache) -> None:
     with pytest.raises(InvalidInputError, match="ttl"):
         cache.lock("x", ttl=None)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="timeout"):
-        cache.lock("x", timeout=-1)
+        cache.lock("x", blocking_timeout=-1)
     with pytest.raises(InvalidInputError, match="non-empty"):
         cache.lock("")
     lock = cache.lock("x")

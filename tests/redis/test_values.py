@@ -16,7 +16,7 @@ from vectorstack.errors import (
     ValueTooLargeError,
 )
 
-from .conftest import eventually
+from ..waiting import eventually
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -56,6 +56,7 @@ def test_big_endian_and_non_contiguous_arrays_are_stored_as_values(cache: RedisC
     np.testing.assert_array_equal(cache.vectors.get("strided"), strided)
     typed = VectorCache(cache.space, dimension=3, dtype=np.float32)
     typed.set("be-typed", big_endian)  # >f4 is a float32: byte order is not a different dtype
+    np.testing.assert_array_equal(typed.get("be-typed"), big_endian)
 
 
 def test_ttl_is_set_and_expires_the_vector(vectors: VectorCache) -> None:
@@ -64,7 +65,7 @@ def test_ttl_is_set_and_expires_the_vector(vectors: VectorCache) -> None:
     assert left is not None
     assert 60 < left <= 120
     vectors.set("short", np.ones(4, dtype=np.float32), ttl=1)
-    assert eventually(lambda: vectors.get("short") is None)
+    eventually(lambda: vectors.get("short") is None, "the 1 s vector to expire")
     assert vectors.ttl("short") is None
     vectors.set("forever", np.ones(4, dtype=np.float32))
     assert vectors.ttl("forever") is None
@@ -202,7 +203,7 @@ def test_plain_values_expire(kv: KeyValueStore) -> None:
     ttl = kv.ttl("kept")
     assert ttl is not None
     assert 60 < ttl <= 120
-    assert eventually(lambda: not kv.exists("brief"))
+    eventually(lambda: not kv.exists("brief"), "the 0.3 s value to expire")
     assert kv.get_text("kept") == "y"
 
 
