@@ -170,20 +170,9 @@ def install_debian_packages(session: nox.Session, services: tuple[str, ...]) -> 
         session.error(
             f"missing programs: {' '.join(missing)}; install them with `sudo apt-get install {' '.join(missing)}`"
         )
-    # policy-rc.d keeps the packages from starting system-wide daemons (the harness runs its own); it is
-    # removed afterwards when it is ours, or every later install on this machine would start nothing.
-    policy = Path("/usr/sbin/policy-rc.d")
-    ours = not policy.exists()
-    if ours:
-        policy.write_text("#!/bin/sh\nexit 101\n")
-        policy.chmod(0o755)
-    env = {"DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        session.run("apt-get", "update", "-qq", external=True, env=env)
-        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env)
-    finally:
-        if ours:
-            policy.unlink(missing_ok=True)
+    # .ci/apt-install keeps the packages from starting system-wide daemons (the harness runs its own) and
+    # removes its policy-rc.d afterwards, or every later install on this machine would start nothing.
+    session.run(str(ROOT / ".ci" / "apt-install"), *missing, external=True)
 
 
 def run_suite(session: nox.Session, name: str) -> None:
