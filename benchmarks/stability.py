@@ -56,15 +56,17 @@ class SessionStats:
         )
 
 
-def _marked_processes() -> set[str]:
-    """Servers the harness started (they carry its marker in their environment), as `pid name`."""
+def _marked_processes(home: Path) -> set[str]:
+    """Servers the harness started for this state dir (they carry its marker and TESTSERVICES_HOME in
+    their environment), as `pid name`; another checkout's servers on the same machine are not ours."""
     found = set()
     for proc in psutil.process_iter(["pid", "name"]):
         try:
-            if MARKER_VARIABLE in proc.environ():
-                found.add(f"pid {proc.pid} {proc.info['name']}")
+            env = proc.environ()
         except (psutil.Error, OSError):
             continue
+        if MARKER_VARIABLE in env and Path(env.get("TESTSERVICES_HOME", "")).resolve() == home:
+            found.add(f"pid {proc.pid} {proc.info['name']}")
     return found
 
 
@@ -88,7 +90,7 @@ def _records(home: Path) -> set[str]:
 
 
 def running_now(home: Path) -> set[str]:
-    return _marked_processes() | _labelled_docker_objects() | _records(home)
+    return _marked_processes(home) | _labelled_docker_objects() | _records(home)
 
 
 @contextmanager
@@ -131,14 +133,29 @@ def _report_of(name: str, since: float) -> Path:
     return max(written, key=lambda p: p.stat().st_mtime) if written else REPORTS / f"junit-{name}.xml.missing"
 
 
-def run_session(name: str, attempt: int, install: bool, stats: SessionStats, home: Path) -> None:
-    since = time.time()
-    log = OUT / f"{name}-run{attempt}.log"
-    command = [sys.executable, "-m", "nox", "-s", name, "--reuse-venv=yes"]
-    if not install:
-        command.append("--no-install")
+def _nox_env(home: Path) -> dict[str, str]:
     env = {**os.environ, "TESTSERVICES_HOME": str(home)}
     env.pop("VIRTUAL_ENV", None)  # the inner sessions use their own venvs
+    return env
+
+
+def install(name: str, home: Path) -> None:
+    """Make the session's venv before the first timed run, so installs count in no run's wall time."""
+    print(f"stability: installing what {name} needs (not timed)", flush=True)
+    log = OUT / f"{name}-install.log"
+    command = [sys.executable, "-m", "nox", "-s", name, "--reuse-venv=yes", "--install-only"]
+    with log.open("w") as out:
+        code = subprocess.run(command, cwd=ROOT, env=_nox_env(home), stdout=out, stderr=subprocess.STDOUT).returncode
+    if code != 0:
+        raise SystemExit(f"stability: installing {name} failed (exit {code}); see {log.relative_to(ROOT)}")
+    log.unlink()
+
+
+def run_session(name: str, attempt: int, stats: SessionStats, home: Path) -> None:
+    since = time.time()
+    log = OUT / f"{name}-run{attempt}.log"
+    command = [sys.executable, "-m", "nox", "-s", name, "--reuse-venv=yes", "--no-install"]
+    env = _nox_env(home)
     started = time.monotonic()
     with log.open("w") as out:
         code = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
@@ -178,12 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stability: already running before the first run (not counted): {sorted(before)}", flush=True)
     table = {name: SessionStats(name) for name in args.sessions}
     started = time.monotonic()
+    for name in args.sessions:
+        install(name, home)
+    seen = set(before)  # each leftover is counted once, against the run after which it first showed
     with cpu_hog(args.load):
         for attempt in range(1, args.runs + 1):
             for name in args.sessions:
-                run_session(name, attempt, install=attempt == 1, stats=table[name], home=home)
-                left = sorted(running_now(home) - before)
+                run_session(name, attempt, stats=table[name], home=home)
+                left = sorted(running_now(home) - seen)
                 if left:
+                    seen.update(left)
                     table[name].leftovers += left
                     print(f"stability: LEFT RUNNING after {name} run {attempt}: {left}", flush=True)
     total = time.monotonic() - started
@@ -215,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for s in table.values()
         },
     }
-    (OUT / "summary.json").write_text(json.dumps(summary, indent=2))
+    # One file per choice of sessions, so a second measurement (e.g. `e2e` alone) keeps the first's.
+    summary_file = OUT / f"summary-{'-'.join(args.sessions)}.json"
+    summary_file.write_text(json.dumps(summary, indent=2))
+    print(f"figures in {summary_file.relative_to(ROOT)}")
     bad = any(s.passes < s.runs or s.leftovers for s in table.values())
     return 1 if bad else 0
 

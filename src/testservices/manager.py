@@ -121,7 +121,7 @@ class ServiceManager:
 
     def start_private(self, name: str) -> ServiceRecord:
         """A new instance nobody else gets (for tests that stop, kill or restart it); its dependencies are
-        the shared ones. Stopped with `stop()`, or with the run."""
+        the shared ones. Removed with `remove()`, or with the run."""
         spec = get_spec(name)
         if isinstance(self.backend, ExternalBackend):
             raise HarnessError(
@@ -175,7 +175,7 @@ class ServiceManager:
             self._remove_locked(record)
         return None
 
-    # -- stopping ---------------------------------------------------------------------------------------
+    # -- removing ---------------------------------------------------------------------------------------
     def _remove_locked(self, record: ServiceRecord) -> None:
         try:
             self.backend.remove(get_spec(record.name), record)
@@ -184,20 +184,20 @@ class ServiceManager:
 
     def remove(self, records: Iterable[ServiceRecord]) -> list[ServiceRecord]:
         """End each instance and delete its data (its log stays); raises once, after trying all."""
-        stopped = []
+        removed = []
         errors: list[str] = []
         with self.registry.locked():
             for record in records:
-                self.say(f"stopping {record.name} ({record.where}) ...")
+                self.say(f"removing {record.name} ({record.where}) ...")
                 try:
                     self._remove_locked(record)
-                except Exception as exc:  # noqa: BLE001 - stop the others, report all at the end
+                except Exception as exc:  # noqa: BLE001 - remove the others, report all at the end
                     errors.append(f"{record.name}: {exc}")
                 else:
-                    stopped.append(record)
+                    removed.append(record)
         if errors:
-            raise HarnessError("some services did not stop cleanly:\n" + "\n".join(errors))
-        return stopped
+            raise HarnessError("some services could not be removed cleanly:\n" + "\n".join(errors))
+        return removed
 
     def remove_run(self, run_id: str | None = None) -> list[ServiceRecord]:
         """Remove what one run started (not what it reused)."""

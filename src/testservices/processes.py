@@ -11,13 +11,13 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 # Set in the environment of every server the harness starts, to a token recorded with it: children inherit
 # it, so it proves a process is ours where a pid (reused after a reboot or wrap-around) or a process group
@@ -41,15 +41,19 @@ class ProcessId:
     def of(cls, pid: int, marker: str = "") -> ProcessId:
         return cls(pid, psutil.Process(pid).create_time(), marker)
 
-    def alive(self) -> bool:
-        """True while the very process we started runs (a zombie counts as gone)."""
+    def process(self) -> psutil.Process | None:
+        """The very process we started while it runs (a zombie counts as gone), else None. Signal through
+        this object: psutil signals only the process it was made for, never a later one with its pid."""
         try:
             proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.create_time) > 0.01:
-                return False
-            return proc.status() != psutil.STATUS_ZOMBIE
+            if abs(proc.create_time() - self.create_time) > 0.01 or proc.status() == psutil.STATUS_ZOMBIE:
+                return None
         except (psutil.NoSuchProcess, psutil.AccessDenied):
-            return False
+            return None
+        return proc
+
+    def alive(self) -> bool:
+        return self.process() is not None
 
 
 def spawn(
@@ -100,10 +104,10 @@ def _ours(leader: ProcessId) -> list[psutil.Process]:
     besides those, members of its process group that carry its marker (helpers that outlived it or left
     the tree). Nothing is taken on a pid or group id alone."""
     found: dict[int, psutil.Process] = {}
-    if leader.alive():
+    root = leader.process()
+    if root is not None:
+        found[root.pid] = root
         with contextlib.suppress(psutil.Error):
-            root = psutil.Process(leader.pid)
-            found[root.pid] = root
             for child in root.children(recursive=True):
                 found[child.pid] = child
     for proc in psutil.process_iter():
@@ -165,9 +169,9 @@ def wait_closed(host: str, ports: Sequence[int], timeout: float = 10.0) -> bool:
     """Wait until nothing listens on `ports` any more (a server may close them after its pid exits)."""
     from testservices.ports import is_listening
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(is_listening(host, p, timeout=0.2) for p in ports):
-            return True
-        time.sleep(0.05)
-    return False
+    waiting = Retrying(retry=retry_if_result(bool), wait=wait_fixed(0.05), stop=stop_after_delay(timeout))
+    try:
+        waiting(lambda: any(is_listening(host, p, timeout=0.2) for p in ports))
+    except RetryError:
+        return False
+    return True

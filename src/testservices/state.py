@@ -168,8 +168,14 @@ class Registry:
         found = []
         for path in sorted(self.records_dir.glob("*.json")):
             try:
-                record = ServiceRecord.from_json(path.read_text())
-            except (OSError, ValueError, TypeError):
+                text = path.read_text()
+            except FileNotFoundError:
+                continue  # removed by another process since the listing
+            # Any other OSError (a record we may not read) propagates, as in `find`: forgetting the record
+            # of a live service would leave it running with nothing left to reap it by.
+            try:
+                record = ServiceRecord.from_json(text)
+            except (ValueError, TypeError):
                 # A record from an incompatible version or a torn write: drop it rather than crash.
                 path.unlink(missing_ok=True)
                 continue

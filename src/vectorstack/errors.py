@@ -115,14 +115,13 @@ class UnknownTopicError(NotFoundError):
 
 
 class IngestStoppedError(VectorStackError):
-    """The ingest worker met an error that retrying cannot fix (bad credentials, a missing collection, a
-    service away for longer than its limit) and stopped; the batch in hand was not committed."""
+    """The ingest worker met an error that retrying cannot fix (bad credentials, a missing collection) and
+    stopped; the batch in hand was not committed."""
 
-    def __init__(self, stage: str, cause: BaseException, *, after_s: float | None = None) -> None:
-        how = f"still failing after {after_s:g} s" if after_s is not None else "an error retrying cannot fix"
+    def __init__(self, stage: str, cause: BaseException) -> None:
         super().__init__(
-            f"ingest stopped in the {stage} stage ({how}): {cause}. The batch in hand was not committed and is "
-            "redelivered when a worker runs again: fix the cause, then restart the worker"
+            f"ingest stopped in the {stage} stage (an error retrying cannot fix): {cause}. The batch in hand "
+            "was not committed and is redelivered when a worker runs again: fix the cause, then restart the worker"
         )
         self.stage = stage
         self.cause = cause

@@ -6,8 +6,8 @@
   Everything else (refused credentials, a missing collection, input the server rejects) fails the same
   way on every try, so it is raised at once, after one call.
 - Back-off is exponential from `FIRST_BACKOFF` s, doubling, capped at `MAX_BACKOFF` s.
-- Giving up: after `attempts` calls and/or `give_up_after` seconds, whichever comes first; neither means
-  "while the service is away" (the ingest worker waits out an outage by default).
+- Giving up: after `attempts` calls; without it, never while the error stays transient (the ingest worker
+  waits out an outage, however long, and ends only when stopped or on a fatal error).
 
 Milvus calls are not retried here: pymilvus already retries each RPC that failed for want of a server
 (`retry_on_rpc_failure`) within the deadline the connection gives every call, and one layer is enough
@@ -25,7 +25,6 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    stop_after_delay,
     stop_never,
     wait_exponential,
 )
@@ -49,7 +48,6 @@ def is_transient(exc: BaseException) -> bool:
 def policy(
     *,
     attempts: int | None = None,
-    give_up_after: float | None = None,
     max_backoff: float = MAX_BACKOFF,
     sleep: Callable[[float], None] = time.sleep,
     before_sleep: Callable[[RetryCallState], None] | None = None,
@@ -57,11 +55,7 @@ def policy(
     """A tenacity `Retrying` that follows the policy: call it with the function to run. The last error is
     re-raised as itself (not wrapped), a non-transient one at once. `sleep` may raise to abandon the wait
     (the ingest worker does when it is stopped); `before_sleep` sees each failure that will be retried."""
-    stop: stop_base = stop_never
-    if attempts is not None:
-        stop = stop_after_attempt(max(attempts, 1))
-    if give_up_after is not None:
-        stop = stop_after_delay(give_up_after) if stop is stop_never else stop | stop_after_delay(give_up_after)
+    stop: stop_base = stop_never if attempts is None else stop_after_attempt(max(attempts, 1))
     return Retrying(
         retry=retry_if_exception(is_transient),
         wait=wait_exponential(multiplier=FIRST_BACKOFF, max=max_backoff),  # 0.2, 0.4, 0.8 ... max_backoff
@@ -72,6 +66,6 @@ def policy(
     )
 
 
-def call(fn: Callable[[], T], *, attempts: int | None = None, give_up_after: float | None = None) -> T:
+def call(fn: Callable[[], T], *, attempts: int | None = None) -> T:
     """Run `fn` under the policy (see `policy`)."""
-    return policy(attempts=attempts, give_up_after=give_up_after)(fn)
+    return policy(attempts=attempts)(fn)

@@ -4,7 +4,6 @@ the batch in hand; the command exits non-zero instead of retrying forever."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from vectorstack.errors import CollectionNotFoundError, CollectionNotLoadedError
 from vectorstack.milvus import VectorStore
 from vectorstack.streaming import TopicAdmin
 
+from ..waiting import eventually
 from .conftest import Pipeline, worker_command
 
 
@@ -28,11 +28,12 @@ def test_worker_command_stops_with_the_cause_when_its_collection_is_dropped(
     settings = pipeline.settings
     pipeline.produce(pipeline.records(range(300)))
     proc = spawn(worker_command(pipeline, "--progress-every", "0.5"), pipeline.stack.env)
-    deadline = time.monotonic() + 90
-    while _count_or_zero(store, settings.collection) < 300:
+
+    def stored() -> int:
         assert proc.poll() is None, "the worker command ended before storing anything"
-        assert time.monotonic() < deadline, "the worker command did not store the first 300 records in 90 s"
-        time.sleep(0.25)
+        return _count_or_zero(store, settings.collection)
+
+    eventually(stored, "the worker command storing the first 300 records", timeout=90, until=lambda n: n >= 300)
 
     store.drop_collection(settings.collection)  # an operator's mistake: no retry brings it back
     pipeline.produce(pipeline.records(range(300, 400)))

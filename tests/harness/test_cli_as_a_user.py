@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 from testservices.processes import ProcessId
 from testservices.state import Registry
 
+from ..waiting import eventually
 from .conftest import Cli, backend, parse_exports, user_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -90,14 +90,8 @@ def _docker() -> Any:
     return docker.from_env()
 
 
-def _wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    pytest.fail(f"{what}: not seen within {timeout:.0f} s", pytrace=False)
+def _nothing(found: Sequence[str]) -> bool:
+    return not found
 
 
 def _leftovers(run: str, processes: Sequence[ProcessId] = ()) -> list[str]:
@@ -130,7 +124,9 @@ def test_up_killed_while_it_waits_for_health_is_reaped_completely(cli: Cli, home
         stderr=subprocess.DEVNULL,
     )
     registry = Registry(home)
-    starting = _wait_for(lambda: registry.records(slow), 120, f"a record of {slow}, written before it is up")[0]
+    starting = eventually(lambda: registry.records(slow), f"a record of {slow}, written before it is up", timeout=120)[
+        0
+    ]
     if backend() == "docker":
         # The record is on file before `up`; wait for the container's first healthcheck to be pending.
         def health_pending() -> bool:
@@ -140,7 +136,7 @@ def test_up_killed_while_it_waits_for_health_is_reaped_completely(cli: Cli, home
                 for c in _docker().containers.list(filters=project)
             )
 
-        _wait_for(health_pending, 120, f"the {slow} container waiting for its healthcheck")
+        eventually(health_pending, f"the {slow} container waiting for its healthcheck", timeout=120)
     up.send_signal(signal.SIGKILL)
     up.wait(timeout=30)
     run = starting.started_by
@@ -156,8 +152,8 @@ def test_up_killed_while_it_waits_for_health_is_reaped_completely(cli: Cli, home
     else:
         reaped = cli("reap").stderr
         assert "the run that owned it" in reaped, reaped
-    _wait_for(
-        lambda: not _leftovers(run, processes), 30, f"nothing left of run {run} (left: {_leftovers(run, processes)})"
+    eventually(
+        lambda: _leftovers(run, processes), f"nothing left of run {run}", timeout=30, until=lambda left: not left
     )
 
 

@@ -190,6 +190,22 @@ def test_milvus_errors_are_classified_by_their_codes() -> None:
     assert not starting_error(MilvusException(code=3, compatible_code=common_pb2.PermissionDenied))
 
 
+def test_grpc_statuses_of_a_server_not_up_yet_are_not_ready() -> None:
+    import grpc
+    from pymilvus.exceptions import MilvusException
+
+    from testservices.specs.milvus import starting_error
+
+    def raw(code: grpc.StatusCode) -> grpc.RpcError:
+        return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=code.name)
+
+    assert starting_error(raw(grpc.StatusCode.UNAVAILABLE))
+    assert starting_error(raw(grpc.StatusCode.DEADLINE_EXCEEDED))
+    assert not starting_error(raw(grpc.StatusCode.UNAUTHENTICATED))
+    assert starting_error(MilvusException(code=grpc.StatusCode.UNAVAILABLE, message="retries ran out"))
+    assert not starting_error(MilvusException(code=grpc.StatusCode.PERMISSION_DENIED, message="no"))
+
+
 @pytest.mark.parametrize(
     ("name", "env"),
     [

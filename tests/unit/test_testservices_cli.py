@@ -97,7 +97,7 @@ def test_up_for_a_session_is_stopped_by_down_with_its_run_id(
     assert main(["status"]) == 0
     assert "persistent" not in capsys.readouterr().out, "a session's service is not the user's to keep"
     assert main(["down", "--run-id", "session-1"]) == 0
-    assert "stopping fakehttp" in capsys.readouterr().err
+    assert "removing fakehttp" in capsys.readouterr().err
     assert not is_listening("127.0.0.1", port)
 
 
@@ -114,6 +114,6 @@ def test_a_failed_up_stops_what_it_started(
     err = capsys.readouterr().err
     assert "fakehttp ready" in err
     assert "brokenhttp did not start" in err
-    assert "stopping fakehttp" in err
+    assert "removing fakehttp" in err
     assert main(["status"]) == 0
     assert "no local services recorded" in capsys.readouterr().out

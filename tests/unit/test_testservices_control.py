@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,12 @@ from testservices.errors import HarnessError
 from testservices.manager import ServiceManager
 from testservices.ports import is_listening
 from testservices.processes import ProcessId
+from testservices.specs.base import http_get
 
 
 def _body(control: ServiceControl, name: str) -> bytes:
     url = f"http://127.0.0.1:{control.env['FAKEHTTP_PORT']}/{name}"
-    with urllib.request.urlopen(url, timeout=5) as answer:
-        return bytes(answer.read())
+    return http_get(url).content  # a 4xx/5xx raises
 
 
 @pytest.mark.parametrize("kill", [True, False], ids=["sigkill", "clean-stop"])

@@ -14,6 +14,7 @@ import yaml
 from testservices import images
 from testservices.backends.compose import Project, host_port_variable, project_name, service_image
 from testservices.backends.container_logs import lines, parse_timestamp
+from testservices.errors import ConfigurationError
 from testservices.settings import Settings
 from testservices.specs import SPECS, get_spec
 
@@ -128,7 +129,7 @@ def test_local_images_are_chosen_only_when_asked_and_never_over_an_explicit_one(
     }
     mine = {"TESTSERVICES_IMAGES": "local", "TESTSERVICES_REDIS_IMAGE": "my/redis:1"}
     assert "TESTSERVICES_REDIS_IMAGE" not in images.compose_images(["redis"], mine)
-    with pytest.raises(Exception, match="TESTSERVICES_IMAGES='both'"):
+    with pytest.raises(ConfigurationError, match="TESTSERVICES_IMAGES='both'"):
         images.compose_images(["redis"], {"TESTSERVICES_IMAGES": "both"})
 
 

@@ -94,13 +94,16 @@ def test_persistent_service_is_reused_by_any_owner(settings: Settings, fake_spec
 
 
 def test_dead_recorded_process_is_replaced(manager: ServiceManager) -> None:
-    first = manager.ensure(["fakehttp"])["fakehttp"]
+    manager.ensure(["fakehttp"])
     [record] = manager.records()
     subprocess.run(["kill", "-9", str(record.pid)], check=True)
     second = manager.ensure(["fakehttp"])["fakehttp"]
     assert not second.reused
-    assert second.port != first.port or not ProcessId(record.pid or 0, record.pid_created or 0).alive()
-    assert len(manager.records()) == 1
+    [replacement] = manager.records()
+    assert (replacement.pid, replacement.pid_created) != (record.pid, record.pid_created), "a new server"
+    assert ProcessId(replacement.pid or 0, replacement.pid_created or 0).alive()
+    assert is_listening(second.host, second.port)
+    assert not ProcessId(record.pid or 0, record.pid_created or 0).alive()
 
 
 def test_start_failure_names_the_service_and_shows_its_log(

@@ -17,6 +17,8 @@ import pytest
 
 from testservices.processes import MARKER_VARIABLE, ProcessId, spawn, stop_group
 
+from ..waiting import eventually
+
 SLEEPER = "import time; time.sleep(60)"
 # A group leader that forks a helper into its own group, prints the helper's pid, and sleeps.
 FORKS_A_HELPER = (
@@ -73,10 +75,8 @@ def test_helpers_that_outlive_their_leader_are_found_by_the_marker(tmp_path: Pat
     is ended, and a stranger sharing nothing with it is not."""
     log = tmp_path / "server.log"
     leader_proc = spawn([sys.executable, "-c", FORKS_A_HELPER], log_path=log, cwd=tmp_path, marker="m-123")
-    deadline = time.monotonic() + 10
-    while not log.read_text().strip() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    helper = psutil.Process(int(log.read_text().split()[0]))
+    written = eventually(lambda: log.read_text().strip(), "the helper's pid in the log", timeout=10, interval=0.05)
+    helper = psutil.Process(int(written.split()[0]))
     assert helper.environ()[MARKER_VARIABLE] == "m-123"
     leader = ProcessId.of(leader_proc.pid, "m-123")
     leader_proc.kill()

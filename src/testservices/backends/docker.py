@@ -324,11 +324,10 @@ class DockerBackend:
         """The log follower ends by itself once the container is gone, after writing its last lines; it is
         ended if it has not within `wait` s (at once when no container was ever made), and only if it is
         still the very process that was started."""
-        follower = record.follower
-        if follower is None or not follower.alive():
+        process = record.follower.process() if record.follower is not None else None
+        if process is None:
             return
         with contextlib.suppress(psutil.NoSuchProcess):
-            process = psutil.Process(follower.pid)
             try:
                 process.wait(timeout=wait)
             except psutil.TimeoutExpired:

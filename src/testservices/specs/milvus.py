@@ -228,8 +228,6 @@ def instance_alias(data_dir: Path) -> str:
     return "ts" + hashlib.sha1(str(data_dir).encode(), usedforsecurity=False).hexdigest()[:10]
 
 
-# gRPC status codes of a server that is not (yet) listening or answering.
-_GRPC_STARTING = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 # Milvus's ErrServiceUnavailable (the root reason, below its retriable flag bits), which is also pymilvus's
 # own CONNECT_FAILED. Its ErrServiceNotReady (1) is not used: pymilvus gives code 1 to errors of its own
 # as well, so that one is recognised by its compatible code, NotReadyServe.
@@ -242,11 +240,15 @@ def starting_error(exc: BaseException) -> bool:
     from pymilvus.exceptions import MilvusException
     from pymilvus.grpc_gen import common_pb2
 
-    if isinstance(exc, grpc.RpcError) and isinstance(exc, grpc.Call):
-        return exc.code().name in _GRPC_STARTING
+    # gRPC statuses of a server that is not (yet) listening or answering.
+    grpc_starting = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    if isinstance(exc, grpc.RpcError) and callable(getattr(exc, "code", None)):
+        return exc.code() in grpc_starting
     if isinstance(exc, MilvusException):
         if isinstance(exc.__cause__, grpc.RpcError):
             return starting_error(exc.__cause__)
+        if isinstance(exc.code, grpc.StatusCode):  # pymilvus ran out of retries of an RPC
+            return exc.code in grpc_starting
         return (int(exc.code) & 0xFFFF) == _UNAVAILABLE or exc.compatible_code == common_pb2.NotReadyServe
     return False
 

@@ -10,8 +10,18 @@ from typing import Any, TypeVar
 
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import AuthenticationError as RedisAuthError
+from redis.exceptions import (
+    ClusterDownError,
+    DataError,
+    MasterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import DataError, NoPermissionError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -28,10 +38,11 @@ from vectorstack.errors import (
 from vectorstack.tracking import Tracker, tracked
 
 T = TypeVar("T")
-_AUTH_REPLIES = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password", "HELLO must be called")
 _CREDENTIALS_HINT = "check REDIS_PASSWORD/REDIS_USERNAME (or the credentials in REDIS_URL)"
-# Replies that are the server's state, not the caller's arguments: another server, or later, may succeed.
-_SERVER_STATE_REPLIES = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MISCONF")
+# The server's state, not the caller's arguments: another server, or later, may succeed. redis-py has
+# types for most (LOADING is its BusyLoadingError, a ConnectionError: unavailable); the rest by error code.
+_SERVER_STATE_ERRORS = (OutOfMemoryError, ReadOnlyError, MasterDownError, ClusterDownError, TryAgainError)
+_SERVER_STATE_CODES = frozenset({"BUSY", "MISCONF"})
 
 
 class TrackedRedis(redis.Redis):
@@ -123,8 +134,6 @@ def _translate(config: RedisConfig, exc: RedisError) -> Exception:
     if isinstance(exc, RedisAuthError):
         return AuthenticationError(f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}")
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        if any(reply in str(exc) for reply in _AUTH_REPLIES):
-            return AuthenticationError(f"redis at {config.address} refused the credentials: {exc}; {_CREDENTIALS_HINT}")
         return ServiceUnavailableError(
             "redis", config.address, config.timeout, exc, "Is Redis running? Check REDIS_HOST/REDIS_PORT (or REDIS_URL)"
         )
@@ -139,17 +148,20 @@ def _translate(config: RedisConfig, exc: RedisError) -> Exception:
     return ServerError(f"redis at {config.address} failed: {exc}")
 
 
+def reply_code(exc: ResponseError) -> str:
+    """The error code of a Redis error reply: its first word by the protocol (`NOGROUP No such key ...`)."""
+    return str(exc).split(" ", 1)[0]
+
+
 def _response_error(config: RedisConfig, exc: ResponseError) -> Exception:
-    text = str(exc)
-    if any(reply in text for reply in _AUTH_REPLIES):
-        return AuthenticationError(f"redis at {config.address} needs valid credentials: {text}; {_CREDENTIALS_HINT}")
-    if text.startswith("NOGROUP"):
-        return NotFoundError(f"no such stream or consumer group: {text}; create the group first (ensure_group)")
-    if text.startswith("WRONGTYPE"):
-        return InvalidInputError(f"the key holds another kind of value than this operation needs: {text}")
-    if text.startswith(_SERVER_STATE_REPLIES):
-        return ServerError(f"redis at {config.address} cannot serve this now: {text}")
-    return InvalidInputError(f"redis refused the command: {text}")
+    code = reply_code(exc)
+    if isinstance(exc, _SERVER_STATE_ERRORS) or code in _SERVER_STATE_CODES:
+        return ServerError(f"redis at {config.address} cannot serve this now: {exc}")
+    if code == "NOGROUP":
+        return NotFoundError(f"no such stream or consumer group: {exc}; create the group first (ensure_group)")
+    if code == "WRONGTYPE":
+        return InvalidInputError(f"the key holds another kind of value than this operation needs: {exc}")
+    return InvalidInputError(f"redis refused the command: {exc}")
 
 
 def check_ttl(ttl: float | None) -> int | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from vectorstack.cache.connection import check_count, check_key, check_seconds, translated
+from vectorstack.cache.connection import check_count, check_key, check_seconds, reply_code, translated
 from vectorstack.cache.values import Namespace
 from vectorstack.errors import CorruptValueError, InvalidInputError, ServiceUnavailableError
 
@@ -216,7 +216,7 @@ class StreamQueue:
             try:
                 self.space.client.xgroup_create(self.key, group, id="0" if from_start else "$", mkstream=True)
             except ResponseError as exc:
-                if str(exc).startswith("BUSYGROUP"):
+                if reply_code(exc) == "BUSYGROUP":
                     return False
                 raise
         return True

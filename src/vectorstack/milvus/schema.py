@@ -95,7 +95,3 @@ class CollectionSchema:
             check_name("field", name)
         if len(set(names)) != len(names):
             raise InvalidInputError(f"field names must be unique, got {names}")
-
-    @property
-    def field_names(self) -> list[str]:
-        return [self.primary_key, self.vector_field, *(f.name for f in self.fields)]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymilvus import DataType
+from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
 
 from vectorstack.config import MilvusConfig
 from vectorstack.errors import (
@@ -203,15 +204,17 @@ class VectorStore(MilvusConnection):
         the collections that were loaded, but only after its old sessions expire (10-30 s after a crash),
         and answers `CollectionNotLoadedError` until then."""
         started = time.monotonic()
-        while True:
-            try:
-                if self.is_loaded(name):
-                    return time.monotonic() - started
-            except (ServiceUnavailableError, ServerError):
-                pass  # still coming up
-            if time.monotonic() - started > timeout:
-                raise CollectionNotLoadedError(name)
-            time.sleep(0.5)
+        waiting = Retrying(
+            retry=retry_if_result(lambda loaded: loaded is False)
+            | retry_if_exception_type((ServiceUnavailableError, ServerError)),  # still coming up
+            wait=wait_fixed(0.5),
+            stop=stop_after_delay(timeout),
+        )
+        try:
+            waiting(self.is_loaded, name)
+        except RetryError as exc:
+            raise CollectionNotLoadedError(name) from exc.last_attempt.exception()
+        return time.monotonic() - started
 
     # -- writes -----------------------------------------------------------------------------------------
     def insert(
