@@ -47,3 +47,19 @@ def test_worker_command_stops_with_the_cause_when_its_collection_is_dropped(
 
     lag = TopicAdmin(pipeline.stack.kafka).consumer_lag(settings.group, settings.topic)
     assert sum(lag.values()) == 100, f"the 100 records of the failed batch must stay uncommitted: {lag}"
+
+
+def test_worker_command_refused_by_redis_exits_at_once_with_the_fix(
+    pipeline: Pipeline, spawn: Callable[..., Any]
+) -> None:
+    """Credentials no retry can fix: the command says so and exits 1 instead of waiting out an "outage"."""
+    redis = pipeline.stack.redis
+    wrong = {"REDIS_URL": f"redis://:not-the-password@{redis.host}:{redis.port}/0", "REDIS_PASSWORD": "x"}
+    proc = spawn(worker_command(pipeline), {**pipeline.stack.env, **wrong})
+    try:
+        output, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the worker kept retrying refused credentials for 60 s instead of stopping") from exc
+    assert proc.returncode == 1, output[-2000:]
+    assert "refused the credentials" in output, output[-2000:]
+    assert "REDIS_PASSWORD" in output, "the message names the setting to fix"

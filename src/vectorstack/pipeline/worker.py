@@ -19,6 +19,7 @@ in hand is not committed, so a worker started after the fix gets it again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -41,7 +42,8 @@ from vectorstack.errors import (
     VectorStackError,
 )
 from vectorstack.milvus import VectorStore
-from vectorstack.monitoring import Metrics
+from vectorstack.monitoring import Metrics, Pushgateway
+from vectorstack.monitoring.metrics import check_name
 from vectorstack.pipeline.cache import RecordCache
 from vectorstack.pipeline.settings import PipelineSettings
 from vectorstack.pipeline.telemetry import PipelineMetrics
@@ -100,6 +102,7 @@ class IngestWorker:
         self.metrics = metrics or Metrics(system=False)
         self.telemetry = PipelineMetrics(self.metrics, settings.group)
         self.pushgateway_url = pushgateway_url
+        check_name(settings.metrics_job, "label")  # a job name the gateway would refuse fails here, not mid-run
         self.summary = RunSummary()
         self.lag = 0
         self._stop = threading.Event()
@@ -110,16 +113,21 @@ class IngestWorker:
         # consumer's positions already, so nothing may be committed any more; a new worker redoes it.
         self._abandoned = False
         kafka = kafka or KafkaConfig.from_env()
-        # Connect to everything now: a wrong address fails here with the library's error, not mid-batch.
-        self.store = VectorStore(milvus or MilvusConfig.from_env(), tracker=self.metrics)
-        try:
+        # Connect to everything now: a wrong address fails here with the library's error, not mid-batch,
+        # and what was opened before the failing one is closed again.
+        with contextlib.ExitStack() as opened:
+            self.store = VectorStore(milvus or MilvusConfig.from_env(), tracker=self.metrics)
+            opened.callback(self.store.close)
             self.store.create_collection(settings.collection, settings.schema(), index=settings.index, exist_ok=True)
             self.admin = TopicAdmin(kafka)
+            opened.callback(self.admin.close)
             self.admin.create_topic(settings.dlq_topic, partitions=1, exist_ok=True)
             self.producer = StreamProducer(kafka, tracker=self.metrics)
+            opened.callback(self.producer.close)
             self.dead_letters = DeadLetters(self.producer, settings.dlq_topic)
             redis = redis or RedisConfig.from_env()
             self.redis = RedisCache(redis, namespace=settings.cache_namespace, tracker=self.metrics)
+            opened.callback(self.redis.close)
             self.cache = RecordCache(self.redis, settings.cache_ttl)
             self.backups = (
                 CollectionBackup(
@@ -133,9 +141,9 @@ class IngestWorker:
             )
             static = {"group.instance.id": instance_id} if instance_id else {}
             self.consumer = StreamConsumer([settings.topic], settings.group, kafka, tracker=self.metrics, extra=static)
-        except BaseException:
-            self.store.close()
-            raise
+            # One client (one HTTP session) for every push of the run, not a new one each `push_every` s.
+            self.gateway = Pushgateway(pushgateway_url) if pushgateway_url else None
+            opened.pop_all()  # all open: the worker's own now, closed by close()
 
     # -- running ----------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -358,9 +366,9 @@ class IngestWorker:
         return self.lag
 
     def push_metrics(self) -> None:
-        assert self.pushgateway_url
+        assert self.gateway is not None
         try:
-            self.metrics.push(self.pushgateway_url, self.settings.metrics_job, grouping_key={"instance": self.name})
+            self.gateway.push(self.metrics.registry, self.settings.metrics_job, grouping_key={"instance": self.name})
         except VectorStackError as exc:
             self._best_effort("metrics", exc)
 
@@ -419,6 +427,8 @@ class IngestWorker:
             self.admin.close()
             self.redis.close()
             self.store.close()
+            if self.gateway is not None:
+                self.gateway.close()
 
     def __enter__(self) -> IngestWorker:
         return self
