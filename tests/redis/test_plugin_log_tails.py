@@ -18,6 +18,9 @@ def test_a_later_failing_test_shows_the_shared_log_not_an_earlier_private_one(
         pytest.skip("an external server's log is not the harness's to read")
     pytester.makepyfile(
         """
+        def test_0_shared_passes(redis_service):
+            pass  # the shared instance is acquired (and cached for the session) first
+
         def test_1_private_fails(private_service):
             own = private_service("redis")
             print("PRIVATE_LOG", own.endpoint.log_path)
@@ -28,7 +31,7 @@ def test_a_later_failing_test_shows_the_shared_log_not_an_earlier_private_one(
         """
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--service-log-lines", "5")
-    result.assert_outcomes(failed=2)
+    result.assert_outcomes(passed=1, failed=2)
     text = result.stdout.str()
     first, second = text.split("test_2_shared_fails", 1)[0], text.split("_ test_2_shared_fails _", 1)[1]
     private_log = next(line.split()[1] for line in text.splitlines() if line.startswith("PRIVATE_LOG"))
