@@ -9,10 +9,11 @@ and codes) and let everything else propagate: the wait then ends at once with th
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -68,6 +69,18 @@ def http_get(url: str, timeout: float = 2.0) -> requests.Response:
 def http_ready(url: str, timeout: float = 2.0) -> None:
     """A readiness check for servers with a health URL: ready when it answers 2xx (see `http_get`)."""
     http_get(url, timeout)
+
+
+@contextlib.contextmanager
+def not_ready_when(starting: Callable[[BaseException], bool], where: str) -> Iterator[None]:
+    """Around a driver call in a readiness check: an error `starting` classifies (by the driver's types and
+    codes) as "not up yet" becomes `NotReady`; any other error propagates unchanged and ends the wait."""
+    try:
+        yield
+    except Exception as exc:
+        if starting(exc):
+            raise NotReady(f"{where}: {exc}") from exc
+        raise
 
 
 def require_version(distribution: str, pinned: str, why: str) -> None:

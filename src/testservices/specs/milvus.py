@@ -26,7 +26,15 @@ from pathlib import Path
 from testservices.errors import BinaryNotFoundError
 from testservices.ports import is_listening
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, http_get, require_version, split_address
+from testservices.specs.base import (
+    LaunchContext,
+    LaunchPlan,
+    ServiceSpec,
+    http_get,
+    not_ready_when,
+    require_version,
+    split_address,
+)
 from testservices.specs.milvus_config import COMPONENT_PORTS, MILVUS_WHEEL_VERSION, config_values, render_config
 
 # Variables Milvus reads as config overrides (upper-cased keys, `.` -> `_`): a user's shell or CI must not
@@ -262,13 +270,9 @@ def _list_collections(env: Mapping[str, str]) -> None:
         if not is_listening(host, port):
             raise NotReady(f"nothing listens on {host}:{port}") from None
         return
-    try:
+    with not_ready_when(starting_error, f"milvus at {env['MILVUS_URI']}"):
         client = MilvusClient(uri=env["MILVUS_URI"], token=env.get("MILVUS_TOKEN", ""), timeout=5)
         try:
             client.list_collections()
         finally:
             client.close()
-    except Exception as exc:
-        if starting_error(exc):
-            raise NotReady(f"milvus at {env['MILVUS_URI']}: {exc}") from exc
-        raise

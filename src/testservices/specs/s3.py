@@ -14,7 +14,7 @@ from pathlib import Path
 
 from testservices.errors import BinaryNotFoundError
 from testservices.readiness import NotReady
-from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, split_address
+from testservices.specs.base import LaunchContext, LaunchPlan, ServiceSpec, not_ready_when, split_address
 
 REGION = "us-east-1"
 _PORTS = ("master", "master_grpc", "volume", "volume_grpc", "filer", "filer_grpc", "s3_grpc", "admin", "admin_grpc")
@@ -136,12 +136,8 @@ class S3Spec(ServiceSpec):
             # One attempt per check: the harness's wait is the retry loop, botocore's own would multiply it.
             config=Config(retries={"total_max_attempts": 1}, connect_timeout=2, read_timeout=5),
         )
-        try:
+        with not_ready_when(starting_error, f"S3 at {env.get('S3_ENDPOINT_URL')}"):
             client.list_buckets()
-        except Exception as exc:
-            if starting_error(exc):
-                raise NotReady(f"S3 at {env.get('S3_ENDPOINT_URL')}: {exc}") from exc
-            raise
 
 
 def starting_error(exc: BaseException) -> bool:

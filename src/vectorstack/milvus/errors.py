@@ -100,9 +100,9 @@ def translate(
     if code == PARTITION_NOT_FOUND:
         return NotFoundError(f"{where}: {message}")
     if code == NOT_AUTHENTICATED:
-        return AuthenticationError(f"milvus at {address} refused the credentials: {message}; check MILVUS_TOKEN")
+        return _credentials_refused(address, message)
     if code == NOT_PERMITTED:
-        return PermissionDeniedError(f"{where}: not permitted for these credentials: {message}")
+        return _not_permitted(where, message)
     if code == UNDEFINED and any(prefix in message for prefix in _FILTER_REFUSED):
         return InvalidFilterError(f"invalid filter {filter_expr!r} for {collection!r}: {message}")
     if code == UNDEFINED and any(prefix in message for prefix in _DIMENSION_REFUSED):
@@ -112,7 +112,7 @@ def translate(
         or code == PARAMETER_INVALID
         or getattr(exc, "is_input_error", False) is True  # pymilvus >= 3: the server's own judgement
     ):
-        return InvalidInputError(f"{where} refused by Milvus: {message}")
+        return _input_refused(where, message)
     if isinstance(exc, LookupError):  # the store found nothing where the server answered with nothing
         hint = "; create one with create_index" if "index" in operation else ""
         return NotFoundError(f"{where}: {message} not found{hint}")
@@ -128,11 +128,24 @@ def _from_status(
     if code in _UNREACHABLE:
         return ServiceUnavailableError("milvus", address, timeout, f"{code.name}: {message}", _HINT)
     if code == grpc.StatusCode.UNAUTHENTICATED:
-        return AuthenticationError(f"milvus at {address} refused the credentials: {message}; check MILVUS_TOKEN")
+        return _credentials_refused(address, message)
     if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDeniedError(f"{where}: not permitted for these credentials: {message}")
+        return _not_permitted(where, message)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return UnsupportedOperationError(f"{operation} is not supported by the Milvus at {address}: {message}")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidInputError(f"{where} refused by Milvus: {message}")
+        return _input_refused(where, message)
     return VectorStackError(f"milvus {where} failed ({code.name}): {message}")
+
+
+# The same refusal comes as a merr code from the server or as a gRPC status from the channel: one message.
+def _credentials_refused(address: str, message: str) -> AuthenticationError:
+    return AuthenticationError(f"milvus at {address} refused the credentials: {message}; check MILVUS_TOKEN")
+
+
+def _not_permitted(where: str, message: str) -> PermissionDeniedError:
+    return PermissionDeniedError(f"{where}: not permitted for these credentials: {message}")
+
+
+def _input_refused(where: str, message: str) -> InvalidInputError:
+    return InvalidInputError(f"{where} refused by Milvus: {message}")

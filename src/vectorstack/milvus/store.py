@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymilvus import DataType
-from tenacity import RetryError, Retrying, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import RetryError, Retrying, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from vectorstack.config import MilvusConfig
 from vectorstack.errors import (
@@ -24,8 +24,6 @@ from vectorstack.errors import (
     FailedBatch,
     InvalidInputError,
     NotFoundError,
-    ServerError,
-    ServiceUnavailableError,
     UnsupportedOperationError,
     VectorStackError,
 )
@@ -47,6 +45,7 @@ from vectorstack.milvus.schema import (
     IndexSpec,
     check_name,
 )
+from vectorstack.retry import is_transient
 from vectorstack.tracking import Tracker
 
 FIELD_TYPES = {
@@ -206,7 +205,7 @@ class VectorStore(MilvusConnection):
         started = time.monotonic()
         waiting = Retrying(
             retry=retry_if_result(lambda loaded: loaded is False)
-            | retry_if_exception_type((ServiceUnavailableError, ServerError)),  # still coming up
+            | retry_if_exception(is_transient),  # still coming up: the library's one definition of it
             wait=wait_fixed(0.5),
             stop=stop_after_delay(timeout),
         )

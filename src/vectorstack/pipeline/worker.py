@@ -101,7 +101,6 @@ class IngestWorker:
         self.say = say or (lambda message: None)
         self.metrics = metrics or Metrics(system=False)
         self.telemetry = PipelineMetrics(self.metrics, settings.group)
-        self.pushgateway_url = pushgateway_url
         check_name(settings.metrics_job, "label")  # a job name the gateway would refuse fails here, not mid-run
         self.summary = RunSummary()
         self.lag = 0
@@ -175,7 +174,7 @@ class IngestWorker:
             if now - last_progress >= progress_every:
                 self.say(self.progress())
                 last_progress = now
-            if self.pushgateway_url and now - last_push >= self.settings.push_every:
+            if self.gateway is not None and now - last_push >= self.settings.push_every:
                 self.push_metrics()
                 last_push = now
             if self.backups and self.settings.backup_every and now - last_backup >= self.settings.backup_every:
@@ -188,7 +187,7 @@ class IngestWorker:
         self.summary.seconds = time.monotonic() - started
         self._commit()
         self.update_lag()
-        if self.pushgateway_url:
+        if self.gateway is not None:
             self.push_metrics()
         self.say(self.progress(final=True))
         return self.summary
