@@ -6,7 +6,7 @@ import pytest
 
 from testservices.specs.kafka import MISSING_FEATURES
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.bad_input"]
 
 
 @pytest.fixture(autouse=True)
