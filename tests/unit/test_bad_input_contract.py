@@ -38,5 +38,5 @@ def test_a_slow_refusal_fails_the_test() -> None:
         time.sleep(0.2)
         raise InvalidInputError("late")
 
-    with pytest.raises(AssertionError, match="over the 0.05 s allowed"):
+    with pytest.raises(AssertionError, match=r"over the 0\.05 s allowed"):
         Refusals(within_s=0.05).check(slow)
