@@ -141,6 +141,17 @@ class MilvusConfig:
     server_pem_path: str | None = None
     server_name: str | None = None
 
+    def __post_init__(self) -> None:
+        # As RedisConfig: a config built in code fails where it is built (a negative timeout would reach
+        # pymilvus as a deadline already passed, or as "no deadline" for some calls).
+        timeout = self.timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
+            raise InvalidInputError(f"Milvus timeout must be > 0 seconds, got {timeout!r}; check MILVUS_TIMEOUT")
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise InvalidInputError(f"Milvus retries must be a number >= 0, got {self.retries!r}; check MILVUS_RETRIES")
+        if not isinstance(self.uri, str) or not self.uri:
+            raise InvalidInputError(f"Milvus uri must be a non-empty string, got {self.uri!r}; check MILVUS_URI")
+
     def __repr__(self) -> str:  # never show the token
         return f"MilvusConfig(uri={self.uri!r}, db_name={self.db_name!r})"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import grpc
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from vectorstack.errors import (
     UnsupportedOperationError,
     ValueTooLargeError,
 )
+from vectorstack.milvus import CollectionSchema, FieldSpec, IndexSpec
 from vectorstack.milvus.errors import translate
 from vectorstack.milvus.records import CollectionInfo, as_matrix, batches, prepare, record_size
 from vectorstack.retry import is_transient
@@ -113,3 +117,33 @@ def test_milvus_config_from_variables() -> None:
     assert MilvusConfig.from_env({"MILVUS_USER": "u", "MILVUS_PASSWORD": "p"}).token == "u:p"
     with pytest.raises(InvalidInputError, match="needs a scheme"):
         MilvusConfig.from_env({"MILVUS_URI": "127.0.0.1:19530"})
+
+
+# Issue 16, finding 7 and the IndexSpec part of finding 3: declared specs are refused where they are built.
+@pytest.mark.parametrize(
+    ("build", "says"),
+    [
+        (lambda: FieldSpec("t", "text"), "unknown type 'text'"),  # type: ignore[arg-type]  # was a KeyError later
+        (lambda: FieldSpec("t", "varchar", max_length=True), "max_length"),
+        (lambda: FieldSpec("t", "varchar", max_length=70000), "1 to 65535"),
+        (lambda: CollectionSchema(dimension=True), "dimension"),  # was accepted as dimension 1
+        (lambda: IndexSpec("FOO"), "unknown index type 'FOO'"),  # type: ignore[arg-type]
+        (lambda: IndexSpec("HNSW", metric="cosine"), "upper case"),  # type: ignore[arg-type]
+        (lambda: IndexSpec("HNSW", params={"M": -1}), "M must be a whole number from 2"),
+        (lambda: IndexSpec("IVF_FLAT", params={"nlist": 0}), "nlist must be"),
+        (lambda: IndexSpec("IVF_FLAT", params={"nlist": 2.5}), "nlist must be"),
+        (lambda: MilvusConfig(timeout=-1), "timeout must be > 0"),  # was accepted
+        (lambda: MilvusConfig(timeout=float("nan")), "timeout must be > 0"),
+        (lambda: MilvusConfig(retries=True), "retries"),
+    ],
+)
+def test_bad_specs_are_refused_where_they_are_built(build: Callable[[], object], says: str) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(says)):
+        build()
+
+
+def test_good_specs_still_build() -> None:
+    assert IndexSpec("HNSW", metric="L2", params={"M": 8}).build_params()["M"] == 8
+    assert FieldSpec("lang", "varchar", max_length=8).max_length == 8
+    assert CollectionSchema(dimension=8).dimension == 8
+    assert MilvusConfig(timeout=0.5).timeout == 0.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from vectorstack.errors import InvalidInputError
 
@@ -34,6 +34,21 @@ DEFAULT_SEARCH_PARAMS: Mapping[str, Mapping[str, Any]] = {
 }
 
 
+# Milvus 2.3's ranges for the build parameters of the index types above.
+_PARAM_RANGES: Mapping[str, tuple[int, int]] = {
+    "nlist": (1, 65536),
+    "m": (1, 65536),
+    "nbits": (1, 16),
+    "M": (2, 2048),
+    "efConstruction": (1, 2**31 - 1),
+}
+
+
+def _whole(value: object) -> bool:
+    """A whole number and not a bool (True is an int to Python, not a size to Milvus)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def check_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidInputError(
@@ -53,8 +68,14 @@ class FieldSpec:
 
     def __post_init__(self) -> None:
         check_name("field", self.name)
-        if self.type == "varchar" and not self.max_length:
-            raise InvalidInputError(f"varchar field {self.name!r} needs max_length (1 to 65535)")
+        if self.type not in get_args(FieldType):
+            raise InvalidInputError(
+                f"field {self.name!r} has unknown type {self.type!r}; use one of {', '.join(get_args(FieldType))}"
+            )
+        if self.type == "varchar" and not (_whole(self.max_length) and 1 <= self.max_length <= 65535):  # type: ignore[operator]
+            raise InvalidInputError(
+                f"varchar field {self.name!r} needs max_length, a whole number from 1 to 65535, got {self.max_length!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -62,6 +83,27 @@ class IndexSpec:
     type: IndexType = "HNSW"
     metric: Metric | None = None  # None: the collection's metric
     params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Checked here, before create_collection makes anything: an index the server refuses would
+        # otherwise leave a collection without its index behind.
+        if self.type not in get_args(IndexType):
+            raise InvalidInputError(
+                f"unknown index type {self.type!r}; use one of {', '.join(get_args(IndexType))} (upper case)"
+            )
+        if self.metric is not None and self.metric not in get_args(Metric):
+            raise InvalidInputError(
+                f"unknown metric {self.metric!r}; use L2, IP or COSINE (upper case), or None for the collection's"
+            )
+        if not isinstance(self.params, Mapping):
+            raise InvalidInputError(f"index params must be a mapping of name to value, got {self.params!r}")
+        for name, (low, high) in _PARAM_RANGES.items():
+            if name in self.params:
+                value = self.params[name]
+                if not (_whole(value) and low <= value <= high):
+                    raise InvalidInputError(
+                        f"{self.type} index parameter {name} must be a whole number from {low} to {high}, got {value!r}"
+                    )
 
     def build_params(self) -> dict[str, Any]:
         return {**DEFAULT_INDEX_PARAMS.get(self.type, {}), **self.params}
@@ -86,7 +128,7 @@ class CollectionSchema:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.dimension, int) or not 1 <= self.dimension <= 32768:
+        if not _whole(self.dimension) or not 1 <= self.dimension <= 32768:
             raise InvalidInputError(f"dimension must be a whole number from 1 to 32768, got {self.dimension!r}")
         if self.metric not in ("L2", "IP", "COSINE"):
             raise InvalidInputError(f"metric must be L2, IP or COSINE, got {self.metric!r}")
