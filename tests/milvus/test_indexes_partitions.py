@@ -80,3 +80,14 @@ def test_partition_errors(store: VectorStore, collection: str) -> None:
         store.create_partition(collection, "no spaces")
     with pytest.raises(NotFoundError):
         store.insert(collection, records(1), partition="nowhere")
+
+
+@pytest.mark.parametrize("metric", [None, "cosine", "HAMMING"])
+def test_create_index_without_a_valid_metric_is_refused_and_changes_nothing(
+    store: VectorStore, collection: str, metric: str | None
+) -> None:
+    """Issue 16, finding 4: with no metric given, create_index used COSINE on an L2 collection."""
+    store.drop_index(collection)
+    with pytest.raises(InvalidInputError, match="needs the metric"):
+        store.create_index(collection, IndexSpec("FLAT"), metric=metric)
+    assert store.list_indexes(collection) == [], "nothing was created"

@@ -427,12 +427,21 @@ class VectorStore(MilvusConnection):
 
     # -- indexes ----------------------------------------------------------------------------------------
     def create_index(self, collection: str, index: IndexSpec, *, metric: str | None = None) -> None:
+        """Index the vector field. The metric is required (the IndexSpec's, else `metric`): Milvus keeps it on
+        the index alone, so a dropped index's metric is not remembered, and guessing one (COSINE, once)
+        silently changed an L2 collection's ranking."""
+        chosen = index.metric or metric
+        if chosen not in ("L2", "IP", "COSINE"):
+            raise InvalidInputError(
+                f"create_index on {collection!r} needs the metric, L2, IP or COSINE (upper case), got {chosen!r}: "
+                "pass metric=... or IndexSpec(metric=...), the one the collection was created with"
+            )
         info = self.info(collection)
         params = self._client.prepare_index_params()
         params.add_index(
             info.vector_field,
             index_type=index.type,
-            metric_type=index.metric or metric or "COSINE",
+            metric_type=chosen,
             params=index.build_params(),
         )
         with self._lock:
