@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeGuard, get_args
 
 from vectorstack.errors import InvalidInputError
 
@@ -13,6 +13,10 @@ Metric = Literal["L2", "IP", "COSINE"]
 FieldType = Literal["int64", "int32", "int16", "int8", "float", "double", "bool", "varchar", "json"]
 IndexType = Literal["FLAT", "IVF_FLAT", "IVF_SQ8", "IVF_PQ", "HNSW", "AUTOINDEX"]
 Consistency = Literal["Strong", "Bounded", "Session", "Eventually"]
+# The values the Literals above allow, for the checks at run time (one list each, never retyped).
+METRICS: tuple[str, ...] = get_args(Metric)
+FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
+INDEX_TYPES: tuple[str, ...] = get_args(IndexType)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 # Defaults that give good recall at modest cost; callers override per index.
@@ -44,7 +48,7 @@ _PARAM_RANGES: Mapping[str, tuple[int, int]] = {
 }
 
 
-def _whole(value: object) -> bool:
+def _whole(value: object) -> TypeGuard[int]:
     """A whole number and not a bool (True is an int to Python, not a size to Milvus)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -68,11 +72,11 @@ class FieldSpec:
 
     def __post_init__(self) -> None:
         check_name("field", self.name)
-        if self.type not in get_args(FieldType):
+        if self.type not in FIELD_TYPES:
             raise InvalidInputError(
-                f"field {self.name!r} has unknown type {self.type!r}; use one of {', '.join(get_args(FieldType))}"
+                f"field {self.name!r} has unknown type {self.type!r}; use one of {', '.join(FIELD_TYPES)}"
             )
-        if self.type == "varchar" and not (_whole(self.max_length) and 1 <= self.max_length <= 65535):  # type: ignore[operator]
+        if self.type == "varchar" and not (_whole(self.max_length) and 1 <= self.max_length <= 65535):
             raise InvalidInputError(
                 f"varchar field {self.name!r} needs max_length, a whole number from 1 to 65535, got {self.max_length!r}"
             )
@@ -87,11 +91,11 @@ class IndexSpec:
     def __post_init__(self) -> None:
         # Checked here, before create_collection makes anything: an index the server refuses would
         # otherwise leave a collection without its index behind.
-        if self.type not in get_args(IndexType):
+        if self.type not in INDEX_TYPES:
             raise InvalidInputError(
-                f"unknown index type {self.type!r}; use one of {', '.join(get_args(IndexType))} (upper case)"
+                f"unknown index type {self.type!r}; use one of {', '.join(INDEX_TYPES)} (upper case)"
             )
-        if self.metric is not None and self.metric not in get_args(Metric):
+        if self.metric is not None and self.metric not in METRICS:
             raise InvalidInputError(
                 f"unknown metric {self.metric!r}; use L2, IP or COSINE (upper case), or None for the collection's"
             )
@@ -130,7 +134,7 @@ class CollectionSchema:
     def __post_init__(self) -> None:
         if not _whole(self.dimension) or not 1 <= self.dimension <= 32768:
             raise InvalidInputError(f"dimension must be a whole number from 1 to 32768, got {self.dimension!r}")
-        if self.metric not in ("L2", "IP", "COSINE"):
+        if self.metric not in METRICS:
             raise InvalidInputError(f"metric must be L2, IP or COSINE, got {self.metric!r}")
         names = [self.primary_key, self.vector_field, *(f.name for f in self.fields)]
         for name in names:

@@ -40,6 +40,7 @@ from vectorstack.milvus.records import (
 )
 from vectorstack.milvus.schema import (
     DEFAULT_SEARCH_PARAMS,
+    METRICS,
     CollectionSchema,
     Consistency,
     IndexSpec,
@@ -431,7 +432,7 @@ class VectorStore(MilvusConnection):
         the index alone, so a dropped index's metric is not remembered, and guessing one (COSINE, once)
         silently changed an L2 collection's ranking."""
         chosen = index.metric or metric
-        if chosen not in ("L2", "IP", "COSINE"):
+        if chosen not in METRICS:
             raise InvalidInputError(
                 f"create_index on {collection!r} needs the metric, L2, IP or COSINE (upper case), got {chosen!r}: "
                 "pass metric=... or IndexSpec(metric=...), the one the collection was created with"

@@ -19,6 +19,7 @@ import numpy as np
 from vectorstack.config import MilvusConfig, S3Config
 from vectorstack.errors import VectorStackError
 from vectorstack.milvus import IndexSpec, VectorStore
+from vectorstack.milvus.schema import METRICS
 from vectorstack.monitoring import Metrics
 from vectorstack.pipeline.settings import PipelineSettings, parse_field
 from vectorstack.pipeline.worker import IngestWorker
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--batch-size", type=int, default=500)
     worker.add_argument("--batch-wait", type=float, default=0.2, help="seconds a poll waits to fill a batch")
     worker.add_argument("--id-type", choices=("int64", "varchar"), default="int64")
-    worker.add_argument("--metric", choices=("COSINE", "L2", "IP"), default="COSINE")
+    worker.add_argument("--metric", choices=METRICS, default="COSINE")
     worker.add_argument("--index", default="HNSW", help="index type of a new collection (default %(default)s)")
     worker.add_argument(
         "--field", action="append", default=[], metavar="NAME:TYPE[:LEN]", help="declared metadata field"
