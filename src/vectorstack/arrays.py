@@ -42,6 +42,21 @@ def _header(dtype: np.dtype[Any], shape: tuple[int, ...]) -> bytes:
     return MAGIC + bytes([VERSION, len(name)]) + name + bytes([len(shape)]) + struct.pack(f"<{len(shape)}Q", *shape)
 
 
+def check_finite(array: npt.NDArray[Any], what: str) -> None:
+    """Refuse NaN and infinity in a float or complex array (an embedding holding them ranks as garbage and
+    poisons every distance computed with it); other kinds are finite by construction."""
+    if array.dtype.kind not in "fc" or array.size == 0:
+        return
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = tuple(int(i) for i in np.argwhere(~finite)[0])
+        where = first[0] if len(first) == 1 else first
+        raise InvalidInputError(
+            f"{what} holds NaN or infinity (first at index {where}); every value must be a finite number: "
+            "check the model or the step that produced it"
+        )
+
+
 def encode_array(array: Any) -> bytes:
     if not isinstance(array, np.ndarray):
         raise InvalidInputError(f"expected a NumPy array, got {type(array).__name__}")

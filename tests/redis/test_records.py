@@ -128,7 +128,7 @@ def test_metrics_time_series_range_and_retention(cache: RedisCache) -> None:
         metrics.retention = 0
     with pytest.raises(InvalidInputError, match="sample time"):
         metrics.record("latency_ms", 1.0, at=float("inf"))
-    with pytest.raises(InvalidInputError, match="must be a number"):
+    with pytest.raises(InvalidInputError, match="must be a finite number"):
         metrics.record("latency_ms", "fast")  # type: ignore[arg-type]
 
 

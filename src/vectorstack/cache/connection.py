@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -196,6 +197,37 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not key:
         raise InvalidInputError(f"keys must be non-empty strings, got {key!r}")
     return key
+
+
+def check_keys(keys: Iterable[str], what: str = "keys") -> list[str]:
+    """A list of keys, each checked; a lone str (iterating it would give one key per character) is refused."""
+    if isinstance(keys, str | bytes) or not isinstance(keys, Iterable):
+        raise InvalidInputError(f"{what} must be a list (or other iterable) of strings, got {type(keys).__name__}")
+    return [check_key(key) for key in keys]
+
+
+def check_flag(value: bool, what: str) -> bool:
+    """True or False only: a truthy string such as "no" would silently mean yes."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be True or False, got {value!r}")
+    return value
+
+
+def check_number(value: float, what: str) -> float:
+    """Any real number but NaN (infinities are allowed: they are the open ends of a range)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+        raise InvalidInputError(f"{what} must be a number, got {value!r}")
+    return float(value)
+
+
+_ENTRY_ID = re.compile(r"\d+(-\d+)?\Z")
+
+
+def check_entry_id(entry_id: str) -> str:
+    """A stream entry id as Redis writes them: `<ms>-<seq>` (or `<ms>`)."""
+    if not isinstance(entry_id, str) or not _ENTRY_ID.match(entry_id):
+        raise InvalidInputError(f"stream entry ids look like '1700000000000-0' (as add() returns), got {entry_id!r}")
+    return entry_id
 
 
 def queue_set(pipe: redis.client.Pipeline, items: Iterable[tuple[str, bytes]], px: int | None) -> None:

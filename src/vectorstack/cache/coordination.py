@@ -14,7 +14,7 @@ from redis.exceptions import LockNotOwnedError as RedisLockNotOwnedError
 from redis.lock import Lock
 
 import redis
-from vectorstack.cache.connection import check_key, check_seconds, check_ttl, translated
+from vectorstack.cache.connection import check_flag, check_key, check_seconds, check_ttl, translated
 from vectorstack.cache.values import Namespace
 from vectorstack.errors import InvalidInputError, LockNotOwnedError, LockTimeoutError, RateLimitExceededError
 
@@ -138,6 +138,7 @@ class DistributedLock:
 
     def acquire(self, *, blocking: bool = True, blocking_timeout: float | None = None) -> bool:
         """True once held; False if not acquired within `blocking_timeout` seconds (default: the lock's own)."""
+        check_flag(blocking, "blocking")
         if self._held():
             raise InvalidInputError(f"lock {self.name!r} is already held by this object; release it first")
         wait = self.blocking_timeout if blocking_timeout is None else check_seconds(blocking_timeout, "lock timeout")

@@ -12,7 +12,15 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from vectorstack.cache.connection import check_count, check_key, check_seconds, reply_code, translated
+from vectorstack.cache.connection import (
+    check_count,
+    check_entry_id,
+    check_flag,
+    check_key,
+    check_seconds,
+    reply_code,
+    translated,
+)
 from vectorstack.cache.values import Namespace
 from vectorstack.errors import CorruptValueError, InvalidInputError, ServiceUnavailableError
 
@@ -128,7 +136,7 @@ class EventBus:
         """Send a JSON-serialisable payload; returns how many subscribers received it."""
         name = self.channel(channel)
         try:
-            payload = json.dumps(data)
+            payload = json.dumps(data, allow_nan=False)  # NaN is not JSON: other languages' parsers refuse it
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"event payload for {channel!r} is not JSON-serialisable: {exc}") from exc
         with translated(self.space.config):
@@ -196,6 +204,8 @@ class StreamQueue:
     def add_many(self, entries: Sequence[Fields]) -> list[str]:
         """Append entries in order, in one round trip (a pipeline): one call per entry costs a network
         round trip each, which caps a producer at a few thousand entries per second."""
+        if isinstance(entries, Mapping | str | bytes) or not isinstance(entries, Sequence):
+            raise InvalidInputError(f"add_many takes a list of entries (mappings), got {type(entries).__name__}")
         checked = [self._checked(fields) for fields in entries]  # all checked before any is sent
         if not checked:
             return []
@@ -212,6 +222,7 @@ class StreamQueue:
     def ensure_group(self, group: str, *, from_start: bool = True) -> bool:
         """Create the group (and stream) if missing; True when it was created now, False if it existed."""
         check_key(group)
+        check_flag(from_start, "from_start")
         with translated(self.space.config):
             try:
                 self.space.client.xgroup_create(self.key, group, id="0" if from_start else "$", mkstream=True)
@@ -246,13 +257,19 @@ class StreamQueue:
 
     def ack(self, group: str, *ids: str) -> int:
         """Mark entries done; returns how many were pending (ids already acked are not counted)."""
+        check_key(group)
         if not ids:
             return 0
+        for entry_id in ids:
+            check_entry_id(entry_id)
         with translated(self.space.config):
             return int(self.space.client.xack(self.key, group, *ids))
 
     def pending(self, group: str, consumer: str | None = None) -> int:
         """Entries read but not yet acked, in the group or by one of its consumers."""
+        check_key(group)
+        if consumer is not None:
+            check_key(consumer)
         with translated(self.space.config):
             summary: Any = self.space.client.xpending(self.key, group)
         if consumer is None:
@@ -265,6 +282,8 @@ class StreamQueue:
 
     def claim_stale(self, group: str, consumer: str, *, min_idle: float, count: int = 10) -> list[StreamEntry]:
         """Take over entries another consumer read but did not ack for `min_idle` seconds (it likely died)."""
+        check_key(group)
+        check_key(consumer)
         idle_ms = int(check_seconds(min_idle, "min_idle") * 1000)
         check_count(count, "count")
         with translated(self.space.config):

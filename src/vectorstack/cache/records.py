@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from vectorstack.cache.connection import check_seconds, check_ttl, translated
+from vectorstack.cache.connection import check_flag, check_key, check_number, check_seconds, check_ttl, translated
 from vectorstack.cache.values import Namespace
 from vectorstack.errors import CorruptValueError, InvalidInputError
 
@@ -59,7 +59,7 @@ class SessionStore:
         if not isinstance(data, Mapping):
             raise InvalidInputError(f"session data must be a mapping, got {type(data).__name__}")
         try:
-            return json.dumps(dict(data))
+            return json.dumps(dict(data), allow_nan=False)  # NaN is not JSON: other languages' parsers refuse it
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"session data is not JSON-serialisable: {exc}") from exc
 
@@ -79,6 +79,7 @@ class SessionStore:
     def get(self, session_id: str, *, touch: bool = False) -> dict[str, Any] | None:
         """The session's data, or None once it expired or was destroyed; `touch` also restarts its expiry."""
         key = self._key(session_id)
+        check_flag(touch, "touch")
         with translated(self.space.config):
             raw = self._get_and_touch(keys=[key]) if touch else self.space.client.hget(key, "data")
         if raw is None:
@@ -90,6 +91,7 @@ class SessionStore:
 
     def update(self, session_id: str, data: Mapping[str, Any]) -> bool:
         """Replace the data and restart the expiry; False (and nothing written) when the session is gone."""
+        check_key(session_id)
         payload = self._dump(data)
         with translated(self.space.config):
             return bool(self._update(keys=[self._key(session_id)], args=[payload]))
@@ -120,6 +122,10 @@ def series_name(name: str, labels: Mapping[str, str] | None) -> str:
     unambiguous for any label value (JSON escapes the quotes and commas a value may hold)."""
     if not isinstance(name, str) or not _METRIC_NAME.match(name):
         raise InvalidInputError(f"metric name {name!r} must match [A-Za-z_:][A-Za-z0-9_:]* (as in Prometheus)")
+    if labels is not None and not isinstance(labels, Mapping):
+        raise InvalidInputError(
+            f"labels of {name!r} must be a mapping of label name to value, got {type(labels).__name__}"
+        )
     if not labels:
         return name
     for label, value in labels.items():
@@ -198,9 +204,7 @@ class MetricsStore:
         and in one round trip."""
         key = self.space.key("metrics", "series", series_name(name, labels))
         when = time.time() if at is None else _finite(at, "sample time")
-        number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        if number is None:
-            raise InvalidInputError(f"sample of {name!r} must be a number, got {type(value).__name__}")
+        number = _finite(value, f"sample of {name!r}")
         horizon = max(when, time.time()) - self.retention
         with translated(self.space.config):
             pipe = self.space.client.pipeline(transaction=True)
@@ -219,8 +223,8 @@ class MetricsStore:
     ) -> list[tuple[float, float]]:
         """(time, value) samples with since <= time <= until, oldest first."""
         key = self.space.key("metrics", "series", series_name(name, labels))
-        if math.isnan(since) or math.isnan(until):
-            raise InvalidInputError("since and until must be numbers (Unix seconds), not NaN")
+        check_number(since, "since (Unix seconds)")
+        check_number(until, "until (Unix seconds)")
         with translated(self.space.config):
             members = self.space.client.zrangebyscore(key, since, until)
         samples = []

@@ -10,8 +10,16 @@ import numpy as np
 import numpy.typing as npt
 
 import redis
-from vectorstack.arrays import ALLOWED_KINDS, decode_array, decode_arrays, encode_array
-from vectorstack.cache.connection import check_count, check_key, check_ttl, queue_set, translated
+from vectorstack.arrays import ALLOWED_KINDS, check_finite, decode_array, decode_arrays, encode_array
+from vectorstack.cache.connection import (
+    check_count,
+    check_flag,
+    check_key,
+    check_keys,
+    check_ttl,
+    queue_set,
+    translated,
+)
 from vectorstack.config import RedisConfig
 from vectorstack.errors import (
     BatchWriteError,
@@ -107,31 +115,55 @@ class VectorCache:
     def _key(self, key: str) -> str:
         return self._prefix + check_key(key)
 
+    def _misfit(self, key: str, array: npt.NDArray[Any], *, stored: bool = False) -> InvalidInputError | None:
+        """Why `array` does not fit this cache's declared dtype and dimension (None when it fits); `stored`
+        leaves out the advice meant for a caller about to write it."""
+        # Byte order is storage detail (the encoding is little-endian anyway): >f4 is a float32.
+        native = self._native_dtype
+        if native is not None and array.dtype != native and array.dtype.newbyteorder("=") != native:
+            advice = "" if stored else f"; convert it with .astype({native.name!r}) if that is intended"
+            return InvalidInputError(
+                f"value for {key!r} has dtype {array.dtype}, this cache holds {self.dtype}{advice}"
+            )
+        if self.dimension is not None and (array.ndim == 0 or array.shape[-1] != self.dimension):
+            return DimensionMismatchError(self.dimension, array.shape[-1] if array.ndim else 0, f"value for {key!r}")
+        return None
+
     def _encode(self, key: str, array: Any) -> bytes:
         check_key(key)
         if not isinstance(array, np.ndarray):
             raise InvalidInputError(f"value for {key!r} must be a NumPy array, got {type(array).__name__}")
-        # Byte order is storage detail (the encoding is little-endian anyway): >f4 is a float32.
-        native = self._native_dtype
-        if native is not None and array.dtype != native and array.dtype.newbyteorder("=") != native:
-            raise InvalidInputError(
-                f"value for {key!r} has dtype {array.dtype}, this cache holds {self.dtype}; convert it with "
-                f".astype({native.name!r}) if that is intended"
-            )
-        if self.dimension is not None and (array.ndim == 0 or array.shape[-1] != self.dimension):
-            got = array.shape[-1] if array.ndim else 0
-            raise DimensionMismatchError(self.dimension, got, f"value for {key!r}")
+        misfit = self._misfit(key, array)
+        if misfit is not None:
+            raise misfit
+        check_finite(array, f"value for {key!r}")
         if array.nbytes > self.max_value_bytes:
             raise ValueTooLargeError(f"array for {key!r}", array.nbytes, self.max_value_bytes)
         return encode_array(array)
 
+    def _checked_read(self, key: str, array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """A stored array that does not fit the cache (written by other code, an older release, or another
+        model) is reported naming its key, never handed back as if it were one of this cache's vectors."""
+        try:
+            misfit = self._misfit(key, array, stored=True)
+            if misfit is not None:
+                raise misfit
+            check_finite(array, f"value for {key!r}")
+        except InvalidInputError as exc:
+            raise CorruptValueError(
+                f"cached vector {key!r} does not fit this cache ({exc}): it was written by something else; "
+                "delete it (VectorCache.delete) and store it again"
+            ) from exc
+        return array
+
     def _decode(self, key: str, blob: bytes | str) -> npt.NDArray[Any]:
         try:
-            return decode_array(raw(blob))
+            array = decode_array(raw(blob))
         except CorruptValueError as exc:
             raise CorruptValueError(
                 f"cached vector {key!r} cannot be read: {exc}; delete it (VectorCache.delete) and store it again"
             ) from exc
+        return self._checked_read(key, array)
 
     def _ttl(self, ttl: float | None) -> int | None:
         return check_ttl(ttl) if ttl is not None else self.default_ttl_ms
@@ -150,6 +182,8 @@ class VectorCache:
         """Every array is checked before any is sent (one bad array writes nothing), then all go in one
         round trip. Should the server refuse some writes, BatchWriteError names exactly those keys."""
         px = self._ttl(ttl)
+        if not isinstance(arrays, Mapping):
+            raise InvalidInputError(f"set_many takes a mapping of key to array, got {type(arrays).__name__}")
         blobs = {key: self._encode(key, array) for key, array in arrays.items()}
         if not blobs:
             return 0
@@ -174,7 +208,7 @@ class VectorCache:
 
     def get_many(self, keys: Iterable[str]) -> dict[str, npt.NDArray[Any] | None]:
         """One MGET: missing (or expired) keys map to None."""
-        wanted = list(keys)
+        wanted = check_keys(keys)
         if not wanted:
             return {}
         with translated(self.space.config):
@@ -186,6 +220,8 @@ class VectorCache:
             for key, blob in found.items():  # find the damaged one and name it
                 self._decode(key, blob)
             raise
+        for key, array in arrays.items():
+            self._checked_read(key, array)
         return {k: arrays.get(k) for k in wanted}
 
     def delete(self, *keys: str) -> int:
@@ -211,6 +247,7 @@ class KeyValueStore:
     def set(self, key: str, value: bytes | str, *, ttl: float | None = None, only_if_absent: bool = False) -> bool:
         """False only when `only_if_absent` is set and the key exists (nothing was written)."""
         check_key(key)
+        check_flag(only_if_absent, "only_if_absent")
         if not isinstance(value, bytes | str):
             raise InvalidInputError(f"value for {key!r} must be bytes or str, got {type(value).__name__}")
         data = value.encode() if isinstance(value, str) else value
