@@ -29,7 +29,7 @@ from vectorstack.errors import (
 )
 from vectorstack.monitoring import Metrics
 from vectorstack.storage import LifecycleRule, ObjectStore
-from vectorstack.storage.objects import CHECKSUM_KEY
+from vectorstack.storage.models import CHECKSUM_KEY
 
 from ..waiting import eventually
 

@@ -20,7 +20,15 @@ from vectorstack.errors import (
     VectorStackError,
 )
 
-_AUTH = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken", "ExpiredToken", "AuthorizationHeaderMalformed"}
+# Which setting each credentials refusal points at, by the S3 error code: a wrong access key id is not a
+# wrong secret (InvalidAccessKeyId is answered before the signature is even checked).
+_AUTH = {
+    "InvalidAccessKeyId": "the access key id is unknown to the server; check AWS_ACCESS_KEY_ID",
+    "SignatureDoesNotMatch": "the signature does not match the access key; check AWS_SECRET_ACCESS_KEY",
+    "InvalidToken": "the session token is invalid; check AWS_SESSION_TOKEN",
+    "ExpiredToken": "the session token has expired; renew the credentials (AWS_SESSION_TOKEN)",
+    "AuthorizationHeaderMalformed": "the request was signed for another region; check AWS_DEFAULT_REGION",
+}
 
 
 def translate(
@@ -38,7 +46,7 @@ def translate(
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _AUTH:
-            return AuthenticationError(f"S3 at {address} refused the credentials ({code}); check AWS_SECRET_ACCESS_KEY")
+            return AuthenticationError(f"S3 at {address} refused the credentials ({code}): {_AUTH[code]}")
         if code in ("AccessDenied", "AllAccessDisabled") or status == 403:
             return PermissionDeniedError(f"{operation} on {where}: access denied ({code})")
         if code == "NoSuchBucket" or (code in ("404", "NotFound") and not key):
