@@ -6,6 +6,7 @@ deployment, so the code under test is configured exactly as in production.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ def env_number(env: Mapping[str, str], name: str, default: float, *, minimum: fl
         value = float(raw)
     except ValueError as exc:
         raise InvalidInputError(f"{name}={raw!r} is not a number") from exc
+    if not math.isfinite(value):
+        raise InvalidInputError(f"{name}={raw!r} must be a finite number")
     if value < minimum:
         raise InvalidInputError(f"{name}={raw!r} must be at least {minimum:g}")
     return value
@@ -46,6 +49,21 @@ def env_int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0
     if maximum is not None and value > maximum:
         raise InvalidInputError(f"{name}={env.get(name)!r} must be at most {maximum}")
     return int(value)
+
+
+def check_timeout(value: float, service: str, variable: str) -> float:
+    """One rule for every client's timeout, checked where its config is built: a finite number of seconds
+    above zero (a negative or NaN one reaches the driver as a deadline already passed, or as none at all)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise InvalidInputError(f"{service} timeout must be > 0 seconds and finite, got {value!r}; check {variable}")
+    return value
+
+
+def check_retries(value: int, service: str, variable: str) -> int:
+    """A whole number of retries, zero or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"{service} retries must be a whole number >= 0, got {value!r}; check {variable}")
+    return value
 
 
 def env_port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -75,10 +93,8 @@ class RedisConfig:
             raise InvalidInputError(f"Redis port must be 1-65535, got {self.port!r}; check REDIS_PORT")
         if isinstance(self.db, bool) or not isinstance(self.db, int) or self.db < 0:
             raise InvalidInputError(f"Redis database must be a number >= 0, got {self.db!r}; check REDIS_DB")
-        if not isinstance(self.timeout, int | float) or not self.timeout > 0:
-            raise InvalidInputError(f"Redis timeout must be > 0 seconds, got {self.timeout!r}; check REDIS_TIMEOUT")
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise InvalidInputError(f"Redis retries must be a number >= 0, got {self.retries!r}; check REDIS_RETRIES")
+        check_timeout(self.timeout, "Redis", "REDIS_TIMEOUT")
+        check_retries(self.retries, "Redis", "REDIS_RETRIES")
 
     def __repr__(self) -> str:  # never show the password
         return f"RedisConfig(host={self.host!r}, port={self.port}, db={self.db}, tls={self.tls})"
@@ -144,11 +160,8 @@ class MilvusConfig:
     def __post_init__(self) -> None:
         # As RedisConfig: a config built in code fails where it is built (a negative timeout would reach
         # pymilvus as a deadline already passed, or as "no deadline" for some calls).
-        timeout = self.timeout
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout < float("inf"):
-            raise InvalidInputError(f"Milvus timeout must be > 0 seconds, got {timeout!r}; check MILVUS_TIMEOUT")
-        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
-            raise InvalidInputError(f"Milvus retries must be a number >= 0, got {self.retries!r}; check MILVUS_RETRIES")
+        check_timeout(self.timeout, "Milvus", "MILVUS_TIMEOUT")
+        check_retries(self.retries, "Milvus", "MILVUS_RETRIES")
         if not isinstance(self.uri, str) or not self.uri:
             raise InvalidInputError(f"Milvus uri must be a non-empty string, got {self.uri!r}; check MILVUS_URI")
 
@@ -193,6 +206,10 @@ class KafkaConfig:
     sasl_password: str | None = None
     ssl_ca_location: str | None = None
     timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        # As RedisConfig: a config built in code fails where it is built.
+        check_timeout(self.timeout, "Kafka", "KAFKA_TIMEOUT")
 
     def __repr__(self) -> str:  # never show the password
         return (
@@ -250,6 +267,11 @@ class S3Config:
     region: str = "us-east-1"
     timeout: float = 30.0
     retries: int = 3
+
+    def __post_init__(self) -> None:
+        # As RedisConfig: a config built in code fails where it is built (botocore would take a NaN timeout).
+        check_timeout(self.timeout, "S3", "S3_TIMEOUT")
+        check_retries(self.retries, "S3", "S3_RETRIES")
 
     def __repr__(self) -> str:  # never show the secret
         return f"S3Config(endpoint_url={self.endpoint_url!r}, region={self.region!r})"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from vectorstack.config import RedisConfig
+from vectorstack.config import KafkaConfig, MilvusConfig, RedisConfig, S3Config
 from vectorstack.errors import InvalidInputError
 
 
@@ -126,3 +128,45 @@ def test_from_env_reads_the_process_environment_by_default(monkeypatch: pytest.M
     monkeypatch.setenv("REDIS_PORT", "6411")
     config = RedisConfig.from_env()
     assert (config.host, config.port) == ("10.1.2.3", 6411)
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan"), float("inf"), True, "5"])
+@pytest.mark.parametrize(
+    ("build", "variable"),
+    [
+        (lambda t: RedisConfig(timeout=t), "REDIS_TIMEOUT"),
+        (lambda t: MilvusConfig(timeout=t), "MILVUS_TIMEOUT"),
+        (lambda t: KafkaConfig(timeout=t), "KAFKA_TIMEOUT"),
+        (lambda t: S3Config(timeout=t), "S3_TIMEOUT"),
+    ],
+    ids=["redis", "milvus", "kafka", "s3"],
+)
+def test_every_config_refuses_a_timeout_that_is_not_finite_and_positive(
+    build: Callable[[object], object], variable: str, timeout: object
+) -> None:
+    """Issue 16, item 4: one rule (config.check_timeout) for every client; Kafka and S3 took any value."""
+    with pytest.raises(InvalidInputError, match=rf"timeout must be > 0 seconds and finite, got .*; check {variable}"):
+        build(timeout)
+
+
+@pytest.mark.parametrize("retries", [-1, 1.5, True, None])
+@pytest.mark.parametrize(
+    ("build", "variable"),
+    [
+        (lambda r: RedisConfig(retries=r), "REDIS_RETRIES"),
+        (lambda r: MilvusConfig(retries=r), "MILVUS_RETRIES"),
+        (lambda r: S3Config(retries=r), "S3_RETRIES"),
+    ],
+    ids=["redis", "milvus", "s3"],
+)
+def test_every_config_refuses_bad_retries(build: Callable[[object], object], variable: str, retries: object) -> None:
+    with pytest.raises(InvalidInputError, match=rf"retries must be a whole number >= 0, got .*; check {variable}"):
+        build(retries)
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("variable", ["REDIS_TIMEOUT", "REDIS_RETRIES", "REDIS_PORT", "REDIS_DB"])
+def test_a_non_finite_number_in_a_variable_is_refused_naming_it(variable: str, raw: str) -> None:
+    """`env_int` raised a plain OverflowError/ValueError for inf/nan; `env_number` let nan through."""
+    with pytest.raises(InvalidInputError, match=f"{variable}='{raw}' must be a finite number"):
+        RedisConfig.from_env({variable: raw})
