@@ -6,7 +6,7 @@ the nox sessions are thin layers over it.
 
 from testservices.errors import HarnessError, ServiceStartError
 from testservices.manager import ServiceManager
-from testservices.settings import Settings
+from testservices.settings import Settings, SuiteKnobs
 from testservices.specs import SPECS, ServiceSpec
 from testservices.state import Endpoint
 
@@ -18,4 +18,5 @@ __all__ = [
     "ServiceSpec",
     "ServiceStartError",
     "Settings",
+    "SuiteKnobs",
 ]

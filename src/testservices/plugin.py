@@ -18,7 +18,7 @@ import pytest
 from testservices.control import ServiceControl
 from testservices.manager import ServiceManager, new_run_id
 from testservices.processes import tail
-from testservices.settings import Settings
+from testservices.settings import Settings, SuiteKnobs
 from testservices.specs import SPECS
 from testservices.state import Endpoint
 
@@ -66,7 +66,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests by the services they use, and bound each integration test by INTEGRATION_TEST_TIMEOUT."""
-    timeout = Settings.from_env().test_timeout
+    timeout = SuiteKnobs.from_env().test_timeout
     has_timeout_plugin = config.pluginmanager.hasplugin("timeout")
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
@@ -88,8 +88,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _is_worker(config) or not config.stash.get(_OWNS_RUN, False):
         return
     manager = ServiceManager(say=lambda m: print(f"\ntestservices: {m}"))
-    settings = manager.settings
-    if settings.cleanup or not config.stash.get(_FAILED, False):
+    if SuiteKnobs.from_env().cleanup or not config.stash.get(_FAILED, False):
         manager.remove_run()
     else:
         for record in manager.keep_for_debugging():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,9 +28,11 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{name}={raw!r} is not a number of seconds") from exc
-    if value <= 0:
-        raise ConfigurationError(f"{name}={raw!r} must be greater than zero")
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number of seconds; set a finite number > 0, e.g. 60"
+        ) from exc
+    if not 0 < value < math.inf:  # NaN fails this too: every comparison with NaN is false
+        raise ConfigurationError(f"{name}={raw!r} must be a finite number of seconds > 0, e.g. 60")
     return value
 
 
@@ -44,11 +47,12 @@ def find_project_root(start: Path | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """What the helper itself needs (the CLI, the backends): never the test-only knobs (see SuiteKnobs),
+    so a bad INTEGRATION_TEST_TIMEOUT cannot stop `testservices down` or `status` from working."""
+
     backend: str
     home: Path
     startup_timeout: float
-    test_timeout: float
-    cleanup: bool
 
     @property
     def compose_dir(self) -> Path:
@@ -71,6 +75,20 @@ class Settings:
             backend=backend,
             home=home.resolve(),
             startup_timeout=_positive_float(env, "TESTSERVICES_STARTUP_TIMEOUT", 120.0),
+        )
+
+
+@dataclass(frozen=True)
+class SuiteKnobs:
+    """The knobs only a test run reads (the pytest plugin): per-test timeout and cleanup after a failure."""
+
+    test_timeout: float
+    cleanup: bool
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SuiteKnobs:
+        env = os.environ if env is None else env
+        return cls(
             test_timeout=_positive_float(env, "INTEGRATION_TEST_TIMEOUT", 60.0),
             cleanup=_flag(env, "INTEGRATION_TEST_CLEANUP", True),
         )

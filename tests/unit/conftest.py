@@ -25,8 +25,6 @@ def settings(tmp_path: Path) -> Settings:
         backend="local",
         home=tmp_path / "home",
         startup_timeout=20.0,
-        test_timeout=60.0,
-        cleanup=True,
     )
 
 

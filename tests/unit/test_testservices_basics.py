@@ -16,21 +16,34 @@ from testservices.errors import ConfigurationError, UnknownServiceError
 from testservices.ports import free_ports, is_listening
 from testservices.processes import ProcessId, spawn, stop_group, tail
 from testservices.readiness import Backoff, NotReady, wait_until
-from testservices.settings import Settings
+from testservices.settings import Settings, SuiteKnobs
 from testservices.specs import SPECS, resolve
 from testservices.specs.redis import RedisSpec
 
 
 def test_settings_defaults_and_validation(tmp_path: Path) -> None:
     s = Settings.from_env({"TESTSERVICES_HOME": str(tmp_path)})
-    assert (s.backend, s.startup_timeout, s.test_timeout, s.cleanup) == ("local", 120.0, 60.0, True)
-    assert Settings.from_env({"INTEGRATION_TEST_CLEANUP": "false"}).cleanup is False
+    assert (s.backend, s.startup_timeout) == ("local", 120.0)
+    knobs = SuiteKnobs.from_env({})
+    assert (knobs.test_timeout, knobs.cleanup) == (60.0, True)
+    assert SuiteKnobs.from_env({"INTEGRATION_TEST_CLEANUP": "false"}).cleanup is False
     with pytest.raises(ConfigurationError, match=r"TESTSERVICES_BACKEND='kubernetes'.*local, docker, external"):
         Settings.from_env({"TESTSERVICES_BACKEND": "kubernetes"})
     with pytest.raises(ConfigurationError, match=r"INTEGRATION_TEST_TIMEOUT"):
-        Settings.from_env({"INTEGRATION_TEST_TIMEOUT": "-1"})
+        SuiteKnobs.from_env({"INTEGRATION_TEST_TIMEOUT": "-1"})
     with pytest.raises(ConfigurationError, match=r"INTEGRATION_TEST_CLEANUP='maybe'"):
-        Settings.from_env({"INTEGRATION_TEST_CLEANUP": "maybe"})
+        SuiteKnobs.from_env({"INTEGRATION_TEST_CLEANUP": "maybe"})
+    # The helper's own settings never read the test-only knobs (a bad one must not block `down`).
+    assert Settings.from_env({"INTEGRATION_TEST_TIMEOUT": "soon", "INTEGRATION_TEST_CLEANUP": "maybe"})
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "0", "-5", "soon"])
+@pytest.mark.parametrize("variable", ["TESTSERVICES_STARTUP_TIMEOUT", "INTEGRATION_TEST_TIMEOUT"])
+def test_timeouts_must_be_finite_and_positive(variable: str, raw: str) -> None:
+    """Issue 16: TESTSERVICES_STARTUP_TIMEOUT=nan was accepted (every `elapsed > nan` is false: no limit)."""
+    read = Settings.from_env if variable.startswith("TESTSERVICES") else SuiteKnobs.from_env
+    with pytest.raises(ConfigurationError, match=rf"^{variable}='{raw}' .*finite number.* > 0, e\.g\. 60$"):
+        read({variable: raw})
 
 
 def test_free_ports_are_distinct_and_bindable() -> None:
@@ -171,6 +184,11 @@ def test_redis_exports_and_external_settings() -> None:
     assert external["REDIS_URL"] == "redis://10.0.0.5:7000/0"
     with pytest.raises(ConfigurationError, match=r"needs REDIS_HOST or REDIS_URL"):
         spec.external_env({})
+    from_url = spec.external_env({"REDIS_URL": "redis://:secret@10.0.0.6:7001/0", "REDIS_HOST": "ignored"})
+    assert (from_url["REDIS_HOST"], from_url["REDIS_PORT"]) == ("10.0.0.6", "7001"), "the URL wins, as in RedisConfig"
+    with pytest.raises(ConfigurationError, match=r"^REDIS_URL has a port that is not a whole number") as info:
+        spec.external_env({"REDIS_URL": "redis://:secret@10.0.0.6:abc/0"})
+    assert "secret" not in str(info.value)
     assert set(SPECS) >= {"redis"}
 
 

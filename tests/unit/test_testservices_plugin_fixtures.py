@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 import testservices.plugin
-from testservices.settings import Settings
+from testservices.settings import SuiteKnobs
 from testservices.specs import SPECS
 from vectorstack.config import env_bool
 from vectorstack.flags import FlagError, parse_flag
@@ -55,7 +55,7 @@ def test_cleanup_reads_the_same_in_the_harness_and_the_library(raw: str, cleanup
     """An empty INTEGRATION_TEST_CLEANUP means the default (clean up), as the noxfile reads it: it used to
     keep services in the harness and clean up in the noxfile."""
     env = {"INTEGRATION_TEST_CLEANUP": raw}
-    assert Settings.from_env(env).cleanup is cleanup
+    assert SuiteKnobs.from_env(env).cleanup is cleanup
     assert env_bool(env, "INTEGRATION_TEST_CLEANUP", True) is cleanup
     assert parse_flag(env, "INTEGRATION_TEST_CLEANUP", True) is cleanup
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from testservices.errors import HarnessError
+from testservices.errors import ConfigurationError, HarnessError
+from testservices.ports import is_listening
 from testservices.settings import Settings
 from testservices.specs.base import ServiceSpec
 from testservices.state import Endpoint, ServiceRecord
+
+REACHABLE_WITHIN_S = 3.0
 
 
 class ExternalBackend:
@@ -18,8 +21,15 @@ class ExternalBackend:
         self.settings = settings
 
     def endpoint(self, spec: ServiceSpec) -> Endpoint:
+        """The user's server, once something answers at its address (a TCP connect, bounded by
+        REACHABLE_WITHIN_S): a typo in a variable fails here, naming the variables, not in every test."""
         env = spec.external_env(os.environ)
         host, port = spec.main_port(env)
+        if not is_listening(host, port, timeout=REACHABLE_WITHIN_S):
+            raise ConfigurationError(
+                f"TESTSERVICES_BACKEND=external: nothing answers at {host}:{port} for {spec.name} (TCP connect, "
+                f"{REACHABLE_WITHIN_S:g} s); is the server up? Check {', '.join(spec.address_variables())}"
+            )
         return Endpoint(name=spec.name, backend=self.name, env=env, host=host, port=port, reused=True)
 
     def start(self, spec: ServiceSpec, request: object) -> ServiceRecord:

@@ -96,6 +96,17 @@ def require_version(distribution: str, pinned: str, why: str) -> None:
         )
 
 
+def port_value(env: Mapping[str, str], name: str) -> int:
+    """The port in variable `name`, as one line naming the variable and the rule when it is not one."""
+    raw = env.get(name, "")
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigurationError(f"{name}={raw!r} is not a port: set it to a whole number from 1 to 65535")
+    return int(raw)
+
+
+_ADDRESS_SUFFIXES = ("_HOST", "_PORT", "_URL", "_URI", "_SERVERS")
+
+
 def split_address(address: str, default_port: int) -> tuple[str, int]:
     """Host and port of `host:port` or a URL (`https://host[:port]/path`); the scheme's port when absent."""
     scheme, _, rest = address.rpartition("://")
@@ -194,7 +205,15 @@ class ServiceSpec(ABC):
                     f"TESTSERVICES_BACKEND=external needs {wanted} for {self.name}; "
                     f"set it to the address of your {self.name} server"
                 )
-        return {key: environ[key] for key in self.exported if environ.get(key)}
+        env = {key: environ[key] for key in self.exported if environ.get(key)}
+        for key in env:
+            if key.endswith("_PORT"):
+                port_value(env, key)  # every port variable, before anything uses one
+        return env
+
+    def address_variables(self) -> list[str]:
+        """The variables that say where the service is: what to fix when nothing answers there."""
+        return [name for name in self.exported if name.endswith(_ADDRESS_SUFFIXES) and "HEALTH" not in name]
 
     def persist_delay(self, env: Mapping[str, str]) -> float:
         """Seconds after a write until the running server has it on disk (what a SIGKILL sooner would lose);
@@ -210,4 +229,5 @@ class ServiceSpec(ABC):
     def main_port(self, env: Mapping[str, str]) -> tuple[str, int]:
         """Host and port shown in status lines and used by fixtures that want one address."""
         prefix = self.name.upper()
-        return env.get(f"{prefix}_HOST", "127.0.0.1"), int(env.get(f"{prefix}_PORT", "0"))
+        port = port_value(env, f"{prefix}_PORT") if env.get(f"{prefix}_PORT") else 0
+        return env.get(f"{prefix}_HOST", "127.0.0.1"), port

@@ -8,9 +8,9 @@ import shutil
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from testservices.errors import BinaryNotFoundError
+from testservices.errors import BinaryNotFoundError, ConfigurationError
 from testservices.private_files import write_private
 from testservices.readiness import NotReady
 from testservices.specs.base import (
@@ -159,7 +159,16 @@ class RedisSpec(ServiceSpec):
 
     def external_env(self, environ: Mapping[str, str]) -> dict[str, str]:
         env = super().external_env(environ)
-        if "REDIS_URL" not in env:
+        if "REDIS_URL" in env:
+            # The URL wins, as in RedisConfig: where it points is the address the harness checks and shows
+            # (the URL may hold a password: it never goes into a message).
+            parsed = urlsplit(env["REDIS_URL"])
+            try:
+                url_port = parsed.port or 6379
+            except ValueError as exc:
+                raise ConfigurationError("REDIS_URL has a port that is not a whole number from 1 to 65535") from exc
+            env["REDIS_HOST"], env["REDIS_PORT"] = parsed.hostname or "127.0.0.1", str(url_port)
+        else:
             # Tests and the library accept host/port alone; derive the URL so every consumer agrees.
             host = env.setdefault("REDIS_HOST", "127.0.0.1")
             port = env.setdefault("REDIS_PORT", "6379")
