@@ -265,13 +265,19 @@ class ObjectStore:
         return list(self.iter_objects(bucket, prefix))
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Not a generator: arguments are checked and the listing is read when called, so a bad bucket or
+        a missing one fails here, not at the caller's first next()."""
         check_bucket(bucket)
         check_prefix(prefix)
         paginator = self.client.get_paginator("list_objects_v2")
         pages = self._call("list", lambda: list(paginator.paginate(Bucket=bucket, Prefix=prefix)), bucket)
-        for page in pages:
-            for item in page.get("Contents", []):
-                yield ObjectInfo(item["Key"], int(item["Size"]), str(item.get("ETag", "")).strip('"'))
+        return iter(
+            [
+                ObjectInfo(item["Key"], int(item["Size"]), str(item.get("ETag", "")).strip('"'))
+                for page in pages
+                for item in page.get("Contents", [])
+            ]
+        )
 
     def delete(self, bucket: str, key: str) -> None:
         check_object(bucket, key)
