@@ -3,6 +3,7 @@ anything is sent, and a stored vector that does not fit the cache is reported, n
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 
 from vectorstack.cache import RedisCache, VectorCache
-from vectorstack.errors import CorruptValueError, DimensionMismatchError, InvalidInputError
+from vectorstack.config import RedisConfig
+from vectorstack.errors import CorruptValueError, DimensionMismatchError, InvalidInputError, ServiceUnavailableError
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -94,3 +96,24 @@ def test_bad_arguments_to_the_other_calls_are_refused_before_anything_is_sent(ca
         call(cache)
     assert str(info.value)
     assert list(cache.client.scan_iter(match=cache.space.pattern())) == [], "nothing was written"
+
+
+def _port_nobody_listens_on() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"namespace": ""}, {"namespace": ":::"}, {"dimension": 0}, {"max_value_bytes": -1}],
+    ids=["empty-namespace", "colons-only", "dimension-0", "negative-limit"],
+)
+def test_the_constructor_refuses_bad_arguments_before_it_sends_anything(bad: dict[str, Any]) -> None:
+    """Pointed at a port where nothing listens: a refusal before sending is InvalidInputError; before the
+    fix the constructor PINGed first, and the same call reported the server as unreachable."""
+    nowhere = RedisConfig(port=_port_nobody_listens_on(), timeout=1.0, retries=0)
+    with pytest.raises(InvalidInputError):
+        RedisCache(nowhere, **bad)
+    with pytest.raises(ServiceUnavailableError):
+        RedisCache(nowhere, namespace="fine")

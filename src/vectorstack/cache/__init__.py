@@ -46,8 +46,8 @@ class RedisCache:
         self.config = config or RedisConfig.from_env()
         self.client = connect(self.config, tracker)
         try:
-            with translated(self.config):
-                self.client.ping()
+            # Every argument is checked (by the components' constructors, which send nothing) before the
+            # PING, so a bad namespace or dimension is refused before anything goes to the server.
             self.space = Namespace(self.client, self.config, namespace)
             self.vectors = VectorCache(
                 self.space, dimension=dimension, dtype=dtype, max_value_bytes=max_value_bytes, default_ttl=default_ttl
@@ -56,6 +56,8 @@ class RedisCache:
             self.events = EventBus(self.space)
             self.sessions = SessionStore(self.space, ttl=session_ttl)
             self.metrics = MetricsStore(self.space, retention=metrics_retention)
+            with translated(self.config):
+                self.client.ping()
         except BaseException:
             self.client.close()  # a half-built cache must not leave its pool's sockets open
             raise
