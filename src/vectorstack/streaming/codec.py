@@ -180,6 +180,8 @@ def decode(
     if value[:2] != MAGIC or len(value) < 6:
         raise DecodeError("value does not start with the vector record marker")
     (dim,) = struct.unpack("<I", value[2:6])
+    if dim == 0:
+        raise DecodeError("dimension 0: a vector record holds at least one number")
     end = 6 + 4 * dim
     if len(value) < end:
         raise DecodeError(f"value holds {len(value) - 6} vector bytes, dim {dim} needs {4 * dim}")

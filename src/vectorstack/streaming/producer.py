@@ -255,7 +255,13 @@ class StreamProducer:
         return found
 
     def send_records(self, topic: str, records: Iterable[VectorRecord]) -> DeliveryReport:
+        """Encode and send; every record is checked (encode) before the first message is queued."""
+        if isinstance(records, str | bytes) or not hasattr(records, "__iter__"):  # type: ignore[unreachable]
+            raise InvalidInputError(f"records must be an iterable of VectorRecord, got {records!r}")
         batch = list(records)
+        for position, record in enumerate(batch):
+            if not isinstance(record, VectorRecord):
+                raise InvalidInputError(f"record {position} is not a VectorRecord (build one with VectorRecord.of)")
         encoded = (encode(record) for record in batch)
         return self.send_messages(topic, encoded, timestamps=(r.timestamp_ms for r in batch))
 
