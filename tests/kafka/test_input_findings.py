@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pytest
@@ -26,9 +26,11 @@ from vectorstack.streaming import (
     VectorRecord,
     encode,
 )
-from vectorstack.streaming.codec import Undecodable
 
 from .conftest import drain
+
+if TYPE_CHECKING:
+    from vectorstack.streaming import Undecodable
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 Track = Callable[[StreamConsumer], StreamConsumer]
