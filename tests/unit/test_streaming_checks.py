@@ -85,7 +85,6 @@ def test_the_watch_goes_by_codes_never_by_text() -> None:
     assert not watch.overdue(3600)
     assert isinstance(watch.error("127.0.0.1:1", 2.0), ServiceUnavailableError)
     watch.reached()
-    assert watch.down_since is None
     assert not watch.overdue(0.0)
 
 
