@@ -169,7 +169,7 @@ def test_topic_administration(
     with pytest.raises(AlreadyExistsError, match="exist_ok=True"):
         admin.create_topic(name)
     assert admin.create_topic(name, exist_ok=True) is False
-    with pytest.raises(InvalidInputError, match="at least 1 partition"):
+    with pytest.raises(InvalidInputError, match="partitions must be a whole number from 1"):
         admin.create_topic(unique_name("bad"), partitions=0)
     admin.delete_topic(name)
     assert name not in admin.list_topics()

@@ -1,7 +1,7 @@
 """Streaming vector records through Kafka: a versioned wire format, producer, consumer, topics, lag."""
 
 from vectorstack.streaming.admin import TopicAdmin
-from vectorstack.streaming.codec import DecodeError, VectorRecord, decode, encode
+from vectorstack.streaming.codec import DecodeError, Undecodable, VectorRecord, decode, encode
 from vectorstack.streaming.consumer import DeadLetters, Received, ReceivedRecord, StreamConsumer
 from vectorstack.streaming.producer import DeliveryReport, StreamProducer
 
@@ -14,6 +14,7 @@ __all__ = [
     "StreamConsumer",
     "StreamProducer",
     "TopicAdmin",
+    "Undecodable",
     "VectorRecord",
     "decode",
     "encode",
