@@ -58,7 +58,7 @@ def test_as_matrix_shapes_and_checks() -> None:
         as_matrix(np.zeros((2, 3)), 4)
     with pytest.raises(InvalidInputError, match=r"vectors\[1\] contains NaN"):
         as_matrix([[0, 0, 0, 0], [0, np.nan, 0, 0]], 4)
-    with pytest.raises(InvalidInputError, match="must be numbers"):
+    with pytest.raises(InvalidInputError, match="must be real numbers"):
         as_matrix([["a", "b", "c", "d"]], 4)
     with pytest.raises(InvalidInputError, match="2-D"):
         as_matrix(np.zeros((2, 2, 4)), 4)

@@ -20,7 +20,8 @@ from vectorstack.config import MilvusConfig
 from vectorstack.errors import CollectionNotLoadedError
 from vectorstack.milvus.connection import MilvusConnection
 from vectorstack.milvus.records import DEFAULT_MAX_BATCH_BYTES, CollectionInfo
-from vectorstack.milvus.schema import Consistency
+from vectorstack.milvus.schema import Consistency, check_name
+from vectorstack.milvus.validation import check_partitions, check_seconds
 from vectorstack.retry import is_transient
 from vectorstack.tracking import Tracker
 
@@ -57,12 +58,14 @@ class Catalog(MilvusConnection):
         self._lock = threading.Lock()
 
     def has_collection(self, name: str) -> bool:
+        check_name("collection", name)
         return bool(self._call("has_collection", lambda: self._client.has_collection(name), collection=name))
 
     def list_collections(self) -> list[str]:
         return list(self._call("list_collections", self._client.list_collections))
 
     def describe_collection(self, name: str) -> dict[str, Any]:
+        check_name("collection", name)
         return dict(self._call("describe", lambda: self._client.describe_collection(name), collection=name))
 
     def info(self, name: str) -> CollectionInfo:
@@ -73,10 +76,13 @@ class Catalog(MilvusConnection):
             return cached
         described = self.describe_collection(name)
         primary = vector = ""
-        dimension = 0
+        dimension = id_max_length = 0
+        id_type = "int64"
         for field in described["fields"]:
             if field.get("is_primary"):
                 primary = field["name"]
+                if field["type"] == DataType.VARCHAR:
+                    id_type, id_max_length = "varchar", int(field["params"]["max_length"])
             if field["type"] == DataType.FLOAT_VECTOR:
                 vector, dimension = field["name"], int(field["params"]["dim"])
         info = CollectionInfo(
@@ -86,6 +92,9 @@ class Catalog(MilvusConnection):
             dimension=dimension,
             auto_id=bool(described.get("auto_id")),
             fields=tuple(f["name"] for f in described["fields"]),
+            id_type=id_type,
+            id_max_length=id_max_length,
+            dynamic_fields=bool(described.get("enable_dynamic_field")),
         )
         with self._lock:
             self._info[name] = info
@@ -98,15 +107,19 @@ class Catalog(MilvusConnection):
             self._search_params.pop(name, None)
 
     def load(self, name: str, partitions: Sequence[str] | None = None) -> None:
+        check_name("collection", name)
+        partitions = check_partitions(partitions)
         if partitions:
-            self._call("load", lambda: self._client.load_partitions(name, list(partitions)), collection=name)
+            self._call("load", lambda: self._client.load_partitions(name, partitions), collection=name)
         else:
             self._call("load", lambda: self._client.load_collection(name), collection=name)
 
     def release(self, name: str) -> None:
+        check_name("collection", name)
         self._call("release", lambda: self._client.release_collection(name), collection=name)
 
     def is_loaded(self, name: str) -> bool:
+        check_name("collection", name)
         state = self._call("load_state", lambda: self._client.get_load_state(name), collection=name)
         return str(state.get("state")).endswith("Loaded")
 
@@ -114,6 +127,8 @@ class Catalog(MilvusConnection):
         """Wait until the collection is searchable; returns the seconds waited. A restarted Milvus reloads
         the collections that were loaded, but only after its old sessions expire (10-30 s after a crash),
         and answers `CollectionNotLoadedError` until then."""
+        check_name("collection", name)
+        check_seconds(timeout, "timeout")
         started = time.monotonic()
         waiting = Retrying(
             retry=retry_if_result(lambda loaded: loaded is False)

@@ -10,7 +10,7 @@ from pymilvus.milvus_client.index import IndexParams
 from vectorstack.errors import InvalidInputError
 from vectorstack.milvus.catalog import Catalog
 from vectorstack.milvus.errors import translate
-from vectorstack.milvus.schema import METRICS, IndexSpec
+from vectorstack.milvus.schema import METRICS, IndexSpec, check_name
 
 
 def index_params(client: MilvusClient, vector_field: str, index: IndexSpec, metric: str) -> IndexParams:
@@ -27,6 +27,8 @@ class IndexStore(Catalog):
         """Index the vector field. The metric is required (the IndexSpec's, else `metric`): Milvus keeps it on
         the index alone, so a dropped index's metric is not remembered, and guessing one (COSINE, once)
         silently changed an L2 collection's ranking."""
+        if not isinstance(index, IndexSpec):
+            raise InvalidInputError(f"index must be an IndexSpec, got {type(index).__name__}")
         chosen = index.metric or metric
         if chosen not in METRICS:
             raise InvalidInputError(
@@ -55,6 +57,7 @@ class IndexStore(Catalog):
         return dict(answer)
 
     def list_indexes(self, collection: str) -> list[str]:
+        check_name("collection", collection)
         return list(self._call("list_indexes", lambda: self._client.list_indexes(collection), collection=collection))
 
     def drop_index(self, collection: str) -> None:

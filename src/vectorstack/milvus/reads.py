@@ -9,7 +9,17 @@ from typing import Any
 from vectorstack.errors import InvalidInputError, VectorStackError
 from vectorstack.milvus.collections import CollectionStore
 from vectorstack.milvus.records import as_matrix
-from vectorstack.milvus.schema import DEFAULT_SEARCH_PARAMS, Consistency
+from vectorstack.milvus.schema import DEFAULT_SEARCH_PARAMS, Consistency, check_name
+from vectorstack.milvus.validation import (
+    MAX_LIMIT,
+    check_consistency,
+    check_filter,
+    check_ids,
+    check_limit,
+    check_output_fields,
+    check_partitions,
+    ids_filter,
+)
 
 
 @dataclass(frozen=True)
@@ -35,9 +45,16 @@ class ReadStore(CollectionStore):
         consistency: Consistency | None = None,
     ) -> list[list[Hit]]:
         """Nearest neighbours for each query vector, best first, optionally filtered by metadata."""
-        if not 1 <= limit <= 16384:
-            raise InvalidInputError(f"limit must be from 1 to 16384, got {limit}")
+        limit = check_limit(limit)
+        check_filter(filter)
+        check_consistency(consistency)
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidInputError(
+                f"params must be a mapping of search parameters (e.g. {{'ef': 64}}), got {params!r}"
+            )
+        partition_names = check_partitions(partitions)
         info = self.info(collection)
+        fields = check_output_fields(info, output_fields, ())
         queries = as_matrix(vectors, info.dimension, "query vectors")
         search_params = {"params": {**self._default_search_params(collection, limit), **(params or {})}}
         answer = self._call(
@@ -47,9 +64,9 @@ class ReadStore(CollectionStore):
                 data=list(queries),
                 limit=limit,
                 filter=filter,
-                output_fields=list(output_fields or []),
+                output_fields=fields,
                 search_params=search_params,
-                partition_names=list(partitions or []),
+                partition_names=partition_names,
                 anns_field=info.vector_field,
                 consistency_level=consistency or self.consistency,
             ),
@@ -86,14 +103,28 @@ class ReadStore(CollectionStore):
         partitions: Sequence[str] | None = None,
         consistency: Consistency | None = None,
     ) -> list[dict[str, Any]]:
-        extra: dict[str, Any] = {"limit": limit} if limit else {}
+        """Records matching a filter expression; an empty filter needs a limit (Milvus' rule: use iterate to
+        read everything)."""
+        check_filter(filter)
+        if limit is not None:
+            limit = check_limit(limit)
+        elif not filter.strip():
+            raise InvalidInputError(
+                f"query on {collection!r} with an empty filter needs a limit from 1 to {MAX_LIMIT}; "
+                "pass limit=..., a filter, or use iterate() to read every record"
+            )
+        check_consistency(consistency)
+        partition_names = check_partitions(partitions)
+        info = self.info(collection)
+        fields = check_output_fields(info, output_fields, ["*"])
+        extra: dict[str, Any] = {"limit": limit} if limit is not None else {}
         rows = self._call(
             "query",
             lambda: self._client.query(
                 collection,
                 filter=filter,
-                output_fields=list(output_fields or ["*"]),
-                partition_names=list(partitions or []),
+                output_fields=fields,
+                partition_names=partition_names,
                 consistency_level=consistency or self.consistency,
                 **extra,
             ),
@@ -105,26 +136,41 @@ class ReadStore(CollectionStore):
     def get(
         self, collection: str, ids: Sequence[Any], *, output_fields: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        if not ids:
+        """The records with these primary keys (those that exist), each key checked against the schema."""
+        info = self.info(collection)
+        keys = check_ids(info, ids)
+        fields = check_output_fields(info, output_fields, ["*"])
+        if not keys:
             return []
+        expression = ids_filter(info, keys)
         rows = self._call(
             "get",
-            lambda: self._client.get(collection, ids=list(ids), output_fields=list(output_fields or ["*"])),
+            lambda: self._client.query(
+                collection, filter=expression, output_fields=fields, consistency_level=self.consistency
+            ),
             collection=collection,
+            filter_expr=expression,
         )
         return [dict(row) for row in rows]
 
     def iterate(
         self, collection: str, *, batch_size: int = 1000, filter: str = "", output_fields: Sequence[str] | None = None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Every matching record, in batches: for exports larger than one query may return (16,384)."""
+        """Every matching record, in batches: for exports larger than one query may return (16,384). The
+        arguments are checked and the iterator opened here, at the call, not at the first batch."""
+        batch_size = check_limit(batch_size, "batch_size")
+        check_filter(filter)
+        info = self.info(collection)
+        fields = check_output_fields(info, output_fields, ["*"])
         iterator = self._call(
             "iterate",
-            lambda: self._client.query_iterator(
-                collection, batch_size=batch_size, filter=filter, output_fields=list(output_fields or ["*"])
-            ),
+            lambda: self._client.query_iterator(collection, batch_size=batch_size, filter=filter, output_fields=fields),
             collection=collection,
+            filter_expr=filter,
         )
+        return self._batches(collection, iterator)
+
+    def _batches(self, collection: str, iterator: Any) -> Iterator[list[dict[str, Any]]]:
         try:
             while True:
                 batch = self._call("iterate", iterator.next, collection=collection)
@@ -136,6 +182,9 @@ class ReadStore(CollectionStore):
 
     def count(self, collection: str, *, filter: str = "", consistency: Consistency | None = None) -> int:
         """Exact count of live records (deleted ones excluded), by default with Strong consistency."""
+        check_name("collection", collection)
+        check_filter(filter)
+        check_consistency(consistency)
         rows = self._call(
             "count",
             lambda: self._client.query(

@@ -10,12 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vectorstack.errors import BatchWriteError, FailedBatch, InvalidInputError, NotFoundError, VectorStackError
+from vectorstack.errors import (
+    AlreadyExistsError,
+    BatchWriteError,
+    CollectionNotLoadedError,
+    FailedBatch,
+    InvalidFilterError,
+    InvalidInputError,
+    NotFoundError,
+    VectorStackError,
+)
 from vectorstack.milvus.catalog import FIELD_TYPES
 from vectorstack.milvus.reads import Hit, ReadStore
-from vectorstack.milvus.records import BatchResult, WriteResult, batches, prepare
+from vectorstack.milvus.records import BatchResult, CollectionInfo, WriteResult, batches, prepare
+from vectorstack.milvus.schema import check_name
+from vectorstack.milvus.validation import check_filter, check_ids, ids_filter
 
 __all__ = ["FIELD_TYPES", "Hit", "VectorStore"]
+
+# Keys per stored-key query: an `in` list of 5,000 int64 keys is about 100 KB of expression.
+_KEYS_PER_CHECK = 5000
 
 
 class VectorStore(ReadStore):
@@ -28,7 +42,14 @@ class VectorStore(ReadStore):
     def insert(
         self, collection: str, records: Sequence[Mapping[str, Any]], *, partition: str | None = None
     ) -> WriteResult:
-        """Insert in batches sized by bytes. A primary key twice in one call is refused (use upsert)."""
+        """Insert new records in batches sized by bytes. A primary key already stored, or twice in one call,
+        is refused before anything is written (AlreadyExistsError / InvalidInputError): Milvus itself would
+        keep both rows. Use upsert to replace records.
+
+        The stored keys are read with one query per 5,000 keys, so the check needs the collection loaded;
+        on one that is not (created with load=False, or released), only the keys within the call can be
+        checked, and insert does not load it behind the caller's back. Two inserts of the same new key at
+        the same moment can both pass the check: Milvus has no unique constraint to hold it."""
         return self._write("insert", collection, records, partition, refuse_duplicates=True)
 
     def upsert(
@@ -47,13 +68,18 @@ class VectorStore(ReadStore):
         refuse_duplicates: bool,
     ) -> WriteResult:
         info = self.info(collection)
+        if partition is not None:
+            check_name("partition", partition)
         rows = prepare(info, records, refuse_duplicates=refuse_duplicates)
+        # Cut every batch before writing any, so a record too large for a batch fails the call up front;
+        # then the one check that needs the server.
+        planned = list(batches(rows, info.vector_field, self.max_batch_bytes))
+        if operation == "insert" and not info.auto_id and rows:
+            self._refuse_stored(info, [row[info.primary_key] for row in rows])
         result = WriteResult()
         failed: list[FailedBatch] = []
         causes: list[VectorStackError] = []
         method = self._client.insert if operation == "insert" else self._client.upsert
-        # Cut every batch before writing any, so a record too large for a batch fails the call up front.
-        planned = list(batches(rows, info.vector_field, self.max_batch_bytes))
         for first, last, batch, nbytes in planned:
             try:
                 answer = self._call(
@@ -79,6 +105,32 @@ class VectorStore(ReadStore):
             raise BatchWriteError(f"{operation} into {collection!r}", result.count, failed) from causes[0]
         return result
 
+    def _refuse_stored(self, info: CollectionInfo, keys: list[Any]) -> None:
+        """AlreadyExistsError naming (up to five of) the keys already stored; nothing when none is."""
+        for start in range(0, len(keys), _KEYS_PER_CHECK):
+            expression = ids_filter(info, keys[start : start + _KEYS_PER_CHECK])
+            try:
+                found = self._call(
+                    "stored_ids",
+                    lambda expression=expression: self._client.query(  # type: ignore[misc]
+                        info.name,
+                        filter=expression,
+                        output_fields=[info.primary_key],
+                        limit=5,
+                        consistency_level="Strong",  # a key written a moment ago counts
+                    ),
+                    collection=info.name,
+                    filter_expr=expression,
+                )
+            except CollectionNotLoadedError:
+                return  # nothing can be read from it: see insert's docstring
+            if found:
+                named = ", ".join(repr(row[info.primary_key]) for row in found)
+                raise AlreadyExistsError(
+                    f"insert into {info.name!r}: primary key(s) {named} are stored already, and Milvus would keep "
+                    "a second row for each; nothing was written. Use upsert to replace records, or new keys"
+                )
+
     def delete(
         self,
         collection: str,
@@ -87,24 +139,34 @@ class VectorStore(ReadStore):
         filter: str | None = None,
         partition: str | None = None,
     ) -> int:
-        """Delete by primary keys or by a filter expression (exactly one); returns how many were deleted."""
+        """Delete by primary keys or by a filter expression (exactly one); returns how many were deleted.
+        An empty filter is refused: deleting everything is drop_collection's job."""
         if (ids is None) == (filter is None):
             raise InvalidInputError("delete needs either ids or a filter, not both and not neither")
-        if ids is not None and len(ids) == 0:
-            return 0
+        if partition is not None:
+            check_name("partition", partition)
+        info = self.info(collection)
+        if ids is not None:
+            keys = check_ids(info, ids)
+            if not keys:
+                return 0
+            expression = ids_filter(info, keys)
+        else:
+            expression = check_filter(filter)
+            if not expression.strip():
+                raise InvalidFilterError(
+                    f"delete on {collection!r} with an empty filter would match every record: pass ids, a filter "
+                    "such as 'price < 3', or drop the collection"
+                )
         answer = self._call(
             "delete",
-            lambda: self._client.delete(
-                collection,
-                ids=list(ids) if ids is not None else None,
-                filter=filter or "",
-                partition_name=partition,
-            ),
+            lambda: self._client.delete(collection, filter=expression, partition_name=partition),
             collection=collection,
-            filter_expr=filter,
+            filter_expr=expression,
         )
         return int(answer.get("delete_count", 0)) if isinstance(answer, Mapping) else len(answer)
 
     def flush(self, collection: str) -> None:
         """Seal growing segments (an index then covers them); not needed for reads to see writes."""
+        check_name("collection", collection)
         self._call("flush", lambda: self._client.flush(collection), collection=collection)
