@@ -21,7 +21,7 @@ from vectorstack.errors import CollectionNotLoadedError
 from vectorstack.milvus.connection import MilvusConnection
 from vectorstack.milvus.records import DEFAULT_MAX_BATCH_BYTES, CollectionInfo
 from vectorstack.milvus.schema import Consistency, check_name
-from vectorstack.milvus.validation import check_partitions, check_seconds
+from vectorstack.milvus.validation import check_consistency, check_partitions, check_seconds, whole_number
 from vectorstack.retry import is_transient
 from vectorstack.tracking import Tracker
 
@@ -50,6 +50,9 @@ class Catalog(MilvusConnection):
         consistency: Consistency = "Strong",
         tracker: Tracker | None = None,
     ) -> None:
+        # Checked before connecting: a bad setting should cost no connection.
+        whole_number(max_batch_bytes, "max_batch_bytes", 1, 64 * 1024 * 1024)  # Milvus refuses requests over 64 MiB
+        check_consistency(consistency)
         super().__init__(config, tracker=tracker)
         self.max_batch_bytes = max_batch_bytes
         self.consistency = consistency
@@ -70,6 +73,7 @@ class Catalog(MilvusConnection):
 
     def info(self, name: str) -> CollectionInfo:
         """The schema facts used to check records, read once per collection and cached."""
+        check_name("collection", name)
         with self._lock:
             cached = self._info.get(name)
         if cached:

@@ -85,6 +85,9 @@ def prepare(
     is copied, so the caller's records are never changed."""
     if isinstance(records, Mapping):
         raise InvalidInputError("pass a list of records (dicts), not one record")
+    given: object = records  # typed as the caller should pass it; checked as what a caller may pass
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        raise InvalidInputError(f"pass a list of records (dicts), got {type(given).__name__}")
     rows: list[dict[str, Any]] = []
     vectors: list[npt.NDArray[np.float32]] = []
     seen: dict[Any, int] = {}
