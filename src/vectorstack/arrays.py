@@ -31,6 +31,30 @@ MAX_NDIM = 32
 _DECODE_ERRORS = (IndexError, struct.error, TypeError, ValueError, UnicodeDecodeError, OverflowError)
 
 
+# Real numbers only, for vectors a distance is computed on: a complex value cast to float loses its
+# imaginary part (NumPy only warns), and bools, strings and objects are no coordinates at all.
+REAL_KINDS = frozenset("iuf")
+
+
+def real_float32(values: Any, what: str = "vectors") -> npt.NDArray[np.float32]:
+    """`values` (a list of numbers, nested lists or an array) as float32, refusing anything but real numbers:
+    complex, bool, string and object data, and ragged lists, with the library's InvalidInputError."""
+    if isinstance(values, np.ndarray):
+        array = values
+    else:
+        try:
+            array = np.asarray(values)
+        except (TypeError, ValueError) as exc:  # ragged lists, objects NumPy cannot hold
+            raise InvalidInputError(f"{what} must be real numbers in equal-length rows: {exc}") from exc
+    if array.dtype.kind not in REAL_KINDS:
+        raise InvalidInputError(
+            f"{what} must be real numbers (int or float), got dtype {array.dtype}: complex, bool, text and object "
+            "values are refused rather than cast"
+        )
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf, refused by the finite check
+        return array.astype(np.float32, copy=False)
+
+
 @functools.lru_cache(maxsize=256)
 def _header(dtype: np.dtype[Any], shape: tuple[int, ...]) -> bytes:
     """The header for `dtype` (stored little-endian) and `shape`; refuses what the format does not hold."""

@@ -97,15 +97,6 @@ def test_duplicate_ids_in_one_insert_are_refused_and_nothing_is_written(store: V
     assert store.count(collection) == 0
 
 
-@pytest.mark.real_server("Milvus Lite overwrites a duplicate primary key on insert")
-def test_insert_of_an_existing_id_keeps_both_rows_on_real_milvus(store: VectorStore, collection: str) -> None:
-    store.insert(collection, records(1))
-    store.insert(collection, records(1, seed=3))
-    assert store.count(collection) == 2, "real Milvus does not deduplicate inserts: use upsert"
-    store.upsert(collection, records(1, seed=4))
-    assert store.count(collection) == 1
-
-
 def test_wrong_dimension_is_refused_with_both_sizes(store: VectorStore, collection: str) -> None:
     rows = records(3)
     rows[2]["vector"] = np.zeros(DIM + 1, dtype=np.float32)

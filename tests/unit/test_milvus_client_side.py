@@ -58,7 +58,7 @@ def test_as_matrix_shapes_and_checks() -> None:
         as_matrix(np.zeros((2, 3)), 4)
     with pytest.raises(InvalidInputError, match=r"vectors\[1\] contains NaN"):
         as_matrix([[0, 0, 0, 0], [0, np.nan, 0, 0]], 4)
-    with pytest.raises(InvalidInputError, match="must be numbers"):
+    with pytest.raises(InvalidInputError, match="must be real numbers"):
         as_matrix([["a", "b", "c", "d"]], 4)
     with pytest.raises(InvalidInputError, match="2-D"):
         as_matrix(np.zeros((2, 2, 4)), 4)
@@ -147,3 +147,39 @@ def test_good_specs_still_build() -> None:
     assert FieldSpec("lang", "varchar", max_length=8).max_length == 8
     assert CollectionSchema(dimension=8).dimension == 8
     assert MilvusConfig(timeout=0.5).timeout == 0.5
+
+
+# Issue 16, findings 6 and 9: the client-side half of the input contract.
+VARCHAR = CollectionInfo("v", "pk", "vec", 4, False, ("pk", "vec"), id_type="varchar", id_max_length=8)
+
+
+def test_the_primary_key_expression_escapes_what_the_driver_did_not() -> None:
+    from vectorstack.milvus.validation import ids_filter
+
+    assert ids_filter(INFO, [1, np.int64(2)]) == "id in [1,2]"
+    assert ids_filter(VARCHAR, ['a"b', "c'd", "e\\f"]) == 'pk in ["a\\"b","c\'d","e\\\\f"]'
+
+
+@pytest.mark.parametrize(
+    ("info", "key", "says"),
+    [
+        (INFO, True, "int64 range"),
+        (INFO, 2.0, "int64 range"),
+        (INFO, 2**63, "int64 range"),
+        (VARCHAR, 3, "must be a string"),
+        (VARCHAR, "ü" * 5, "10 bytes, over its max_length 8"),
+        (VARCHAR, "\ud800", "not valid UTF-8"),
+    ],
+)
+def test_keys_of_the_wrong_type_or_size_are_refused(info: CollectionInfo, key: object, says: str) -> None:
+    from vectorstack.milvus.validation import check_ids
+
+    with pytest.raises(InvalidInputError, match=says):
+        check_ids(info, [key])
+
+
+def test_complex_and_non_numeric_vectors_are_refused_not_cast() -> None:
+    with pytest.raises(InvalidInputError, match="complex"):
+        as_matrix(np.ones((1, 4), dtype=np.complex128), 4)
+    with pytest.raises(InvalidInputError, match=r"expected shape \(4,\), got \(2, 2\)"):
+        prepare(INFO, [{"id": 1, "vec": np.ones((2, 2)), "tag": "t"}], refuse_duplicates=True)

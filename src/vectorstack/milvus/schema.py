@@ -136,6 +136,19 @@ class CollectionSchema:
             raise InvalidInputError(f"dimension must be a whole number from 1 to 32768, got {self.dimension!r}")
         if self.metric not in METRICS:
             raise InvalidInputError(f"metric must be L2, IP or COSINE, got {self.metric!r}")
+        if self.id_type not in ("int64", "varchar"):
+            raise InvalidInputError(f"id_type must be 'int64' or 'varchar', got {self.id_type!r}")
+        if not (_whole(self.id_max_length) and 1 <= self.id_max_length <= 65535):
+            raise InvalidInputError(
+                f"id_max_length must be a whole number from 1 to 65535 (bytes), got {self.id_max_length!r}"
+            )
+        for flag in ("dynamic_fields", "auto_id"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InvalidInputError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        if not isinstance(self.description, str):
+            raise InvalidInputError(f"description must be a string, got {self.description!r}")
+        if not isinstance(self.fields, tuple | list) or not all(isinstance(f, FieldSpec) for f in self.fields):
+            raise InvalidInputError(f"fields must be a tuple of FieldSpec, got {self.fields!r}")
         names = [self.primary_key, self.vector_field, *(f.name for f in self.fields)]
         for name in names:
             check_name("field", name)
